@@ -11,18 +11,111 @@ from studycli.errors import StudyError
 
 app = typer.Typer(
     help="Spaced-repetition exam prep for transformers, LLM sampling and AWS generative AI.",
-    no_args_is_help=False,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+TopicOption = Annotated[Optional[str], typer.Option(help="Only cards of this topic.")]
+
+
+class Where:
+    """The --db and --content given before the command; read by the commands that need them."""
+
+    db: Optional[Path] = None
+    content: list[Path] = []
+
 
 @app.callback(invoke_without_command=True)
-def root(ctx: typer.Context) -> None:
-    """Spaced-repetition exam prep for transformers, LLM sampling and AWS generative AI."""
+def root(
+    ctx: typer.Context,
+    db: Annotated[Optional[Path], typer.Option(metavar="FILE", help="SQLite file (default: $STUDYCLI_DB, else the user data dir).")] = None,
+    content: Annotated[Optional[list[Path]], typer.Option(metavar="DIR", help="Extra deck folder (repeatable; also $STUDYCLI_CONTENT).")] = None,
+) -> None:
+    """Spaced-repetition exam prep for transformers, LLM sampling and AWS generative AI.
+
+    Run without a command for today's dashboard. Example: study review
+    """
+    Where.db, Where.content = db, list(content or [])
     if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
+        from studycli import session, stats, ui
+
+        store, cards = session.open_study(Where.db, Where.content)
+        today = session.study_day()
+        ui.dashboard(stats.overview(store, cards, today), len(session.todays_queue(store, cards, today)))
+
+
+@app.command()
+def review(
+    topic: TopicOption = None,
+    card_type: Annotated[Optional[str], typer.Option("--type", help="Only cards of this type, e.g. code.")] = None,
+    new: Annotated[int, typer.Option("--new", help="New cards to introduce today at most.")] = 20,
+    limit: Annotated[Optional[int], typer.Option(help="Stop after this many cards.")] = None,
+) -> None:
+    """Review the cards due today, then new ones; every answer is saved as you go.
+
+    Example: study review --topic self-attention --limit 10
+    """
+    from studycli import session, ui
+
+    store, cards = session.open_study(Where.db, Where.content)
+    today = session.study_day()
+    queue = session.todays_queue(store, cards, today, new_limit=new, limit=limit, topic=topic, card_type=card_type)
+    summary = session.run_review(store, cards, queue, today, ui.Terminal())
+    ui.Terminal().summary(summary)
+
+
+@app.command()
+def cards(
+    topic: TopicOption = None,
+    due: Annotated[bool, typer.Option("--due", help="Only cards due today.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List cards with their schedule.
+
+    Example: study cards --topic llm-parameters --due
+    """
+    from studycli import session, ui
+
+    store, all_cards = session.open_study(Where.db, Where.content)
+    ui.card_list(session.card_rows(store, all_cards, session.study_day(), topic=topic, due_only=due), as_json=as_json)
+
+
+@app.command()
+def show(card_id: Annotated[str, typer.Argument(help="The card's id.")], as_json: JsonOption = False) -> None:
+    """Show one card: question, answer, schedule, history and related cards.
+
+    Example: study show sa-qkv-roles
+    """
+    from studycli import session, ui
+
+    store, all_cards = session.open_study(Where.db, Where.content)
+    ui.card_details(session.card_details(store, all_cards, card_id), as_json=as_json)
+
+
+@app.command()
+def undo() -> None:
+    """Take back the last answer: its log entry goes and the card's schedule is restored.
+
+    Example: study undo
+    """
+    from studycli import session, ui
+
+    store, _ = session.open_study(Where.db, Where.content)
+    ui.undone(store.undo_last())
+
+
+@app.command()
+def stats(as_json: JsonOption = False) -> None:
+    """Show progress: cards, new, due today and reviews, in total and per topic.
+
+    Example: study stats --json
+    """
+    from studycli import session, stats as progress, ui
+
+    store, all_cards = session.open_study(Where.db, Where.content)
+    ui.stats(progress.overview(store, all_cards, session.study_day()), as_json=as_json)
 
 
 @app.command()
@@ -35,17 +128,17 @@ def lint(
     """
     from studycli import content, paths as where, ui
 
-    context = [where.content_dir(), *where.extra_content_dirs()]
+    context = [where.content_dir(), *where.extra_content_dirs(Where.content)]
     decks, problems = content.lint(paths or context, context)
     ui.lint_report(decks, problems)
     if problems:
         raise typer.Exit(2)
 
 
-def main() -> None:
-    """Entry point: run the app, turning our own errors into one line and an exit code."""
+def main(args: list[str] | None = None) -> None:
+    """Entry point of `study` and `python -m studycli`: our errors become one line and an exit code."""
     try:
-        app()
+        app(args=args)
     except StudyError as exc:
         from studycli import ui
 

@@ -25,7 +25,8 @@ from studycli.errors import DeckError
 
 CARD_TYPES = ("basic", "cloze", "mcq", "ordering", "matching", "numeric", "code")
 AUTO_GRADED_TYPES = ("mcq", "ordering", "matching", "numeric")
-KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"    # card ids and topics
+SNAKE = r"^[a-z_][a-z0-9_]*$"           # checks and generators: Python function names
 CLOZE_GAP = re.compile(r"\{\{c(\d+)::(.+?)(?:::(.+?))?\}\}", re.S)
 
 Id = Annotated[str, StringConstraints(pattern=KEBAB, max_length=80)]
@@ -131,13 +132,13 @@ class MatchingCard(CardBase):
 class NumericCard(CardBase):
     type: Literal["numeric"]
     question: Text
-    generator: Id
+    generator: Annotated[str, StringConstraints(pattern=SNAKE)]
 
 
 class CodeCard(CardBase):
     type: Literal["code"]
     prompt: Text
-    check: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$")]
+    check: Annotated[str, StringConstraints(pattern=SNAKE)]
     hints: list[Text] = []
 
 
@@ -254,7 +255,8 @@ def _describe(error: dict) -> str:
     if kind == "extra_forbidden":
         return f"unknown field {loc!r}"
     if kind == "string_pattern_mismatch":
-        return f"{loc} {error['input']!r} must be kebab-case (lowercase words joined by '-')"
+        form = "kebab-case (lowercase words joined by '-')" if error["ctx"]["pattern"] == KEBAB else "a Python name"
+        return f"{loc} {error['input']!r} must be {form}"
     message = error["msg"].removeprefix("Value error, ")
     return f"{loc}: {message}" if loc else message
 

@@ -1,14 +1,15 @@
-"""Errors a user can cause. The CLI turns each into one line and an exit code."""
+"""Errors a user can cause. `cli.main` prints each as one line and exits with its code,
+so nothing below the CLI calls `sys.exit`."""
 
 
 class StudyError(Exception):
-    """A problem the user can fix; `exit_code` is what the CLI exits with."""
+    """A problem the user can fix; `exit_code` is what the command exits with."""
 
     exit_code = 1
 
 
 class UsageError(StudyError):
-    """Bad arguments or input: exit 2, like click's usage errors."""
+    """Bad arguments or input: exit 2, like click's own usage errors."""
 
     exit_code = 2
 

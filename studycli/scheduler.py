@@ -13,13 +13,13 @@ SECOND_INTERVAL = 6         # days after the second
 PASSING_QUALITY = 3         # below this the item starts over
 REPEAT_BELOW_QUALITY = 4    # below this the item is asked again before the session ends
 MAX_INTERVAL_DAYS = 36_500  # as Anki caps them: a date never overflows
-QUALITY_MEANINGS = {
-    0: "complete blackout",
-    1: "wrong; the answer felt familiar once seen",
-    2: "wrong; the answer seemed easy to recall once seen",
-    3: "right, with serious difficulty",
-    4: "right, after some hesitation",
-    5: "right, perfect recall",
+QUALITY_MEANINGS = {     # SM-2's six grades, in a few words each
+    0: "blackout",
+    1: "wrong, familiar once seen",
+    2: "wrong, easy once seen",
+    3: "right, hard",
+    4: "right, hesitated",
+    5: "right, perfect",
 }
 
 

@@ -7,6 +7,7 @@ import os
 import sys
 
 from rich.console import Console
+from rich.panel import Panel
 
 out = Console(highlight=False, no_color="NO_COLOR" in os.environ or None)
 err = Console(stderr=True, highlight=False, no_color="NO_COLOR" in os.environ or None)
@@ -34,3 +35,195 @@ def lint_report(decks, problems: list[str]) -> None:
         note(f"{len(problems)} problem(s) in {len(decks)} deck(s)")
     else:
         note(f"ok: {len(decks)} deck(s), {cards} card(s)")
+
+
+# ---------------------------------------------------------------- review sessions
+
+
+def _cloze(text: str, reveal: bool) -> str:
+    from studycli.content import CLOZE_GAP
+
+    def gap(match) -> str:
+        answer, hint = match.group(2), match.group(3)
+        return f"**[{answer}]**" if reveal else f"[{hint or '...'}]"
+
+    return CLOZE_GAP.sub(gap, text)
+
+
+def _markdown(text: str):
+    from rich.markdown import Markdown  # loads a Markdown parser: only when a card is shown
+
+    return Markdown(text)
+
+
+def markdown(text: str) -> None:
+    out.print(_markdown(text))
+
+
+class Terminal:
+    """The review session's screen and keyboard (or piped stdin)."""
+
+    def card(self, card, number: int, total: int, repeat: bool = False) -> None:
+        again = " · again" if repeat else ""
+        out.print()
+        out.rule(f"card {number} of {total} · {card.topic} · {card.type}{again}", style="cyan")
+        body = {
+            "basic": lambda: card.front,
+            "cloze": lambda: _cloze(card.text, reveal=False),
+            "code": lambda: card.prompt,
+        }.get(card.type, lambda: getattr(card, "question", ""))()
+        if card.type != "numeric":
+            markdown(body)
+
+    def ask(self, prompt: str) -> str | None:
+        """One line of input; None at end of input."""
+        try:
+            return out.input(f"[bold]{prompt}>[/] ")
+        except EOFError:
+            return None
+
+    def hint(self, message: str) -> None:
+        out.print(f"[yellow]{message}[/]")
+
+    def markdown(self, text: str) -> None:
+        markdown(text)
+
+    def reveal(self, card) -> None:
+        from studycli.scheduler import QUALITY_MEANINGS
+
+        answer = card.back if card.type == "basic" else _cloze(card.text, reveal=True)
+        out.print(Panel(_markdown(answer), title="answer", border_style="green"))
+        if card.explanation:
+            markdown(card.explanation)
+        out.print(" · ".join(f"[bold]{q}[/] {m}" for q, m in QUALITY_MEANINGS.items()), style="dim")
+
+    def choices(self, shown: list[str], choose: int) -> None:
+        if choose > 1:
+            words = {2: "TWO", 3: "THREE", 4: "FOUR", 5: "FIVE"}
+            out.print(f"[bold](Choose {words.get(choose, choose)}.)[/]")
+        for letter, text in zip("abcdefgh", shown):
+            out.print(f"  [bold]{letter})[/] {text}", soft_wrap=True)
+
+    def numbered(self, items: list[str]) -> None:
+        for number, text in enumerate(items, 1):
+            out.print(f"  [bold]{number}.[/] {text}", soft_wrap=True)
+
+    def matching(self, lefts: list[str], rights: list[str]) -> None:
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        for i in range(max(len(lefts), len(rights))):
+            left = f"[bold]{i + 1}.[/] {lefts[i]}" if i < len(lefts) else ""
+            right = f"[bold]{'abcdefgh'[i]})[/] {rights[i]}" if i < len(rights) else ""
+            table.add_row(left, right)
+        out.print(table)
+
+    def verdict(self, correct: bool, right: list[str], explanation: str) -> None:
+        if correct:
+            out.print("[bold green]correct[/]")
+        else:
+            out.print("[bold red]not quite[/] — the answer:")
+            for line in right:
+                out.print(f"  {line}", soft_wrap=True)
+        if explanation:
+            markdown(explanation)
+
+    def summary(self, summary) -> None:
+        minutes, seconds = divmod(int(summary.seconds), 60)
+        out.print()
+        if summary.answered == 0 and summary.repeats == 0:
+            out.print("Nothing answered this time." if summary.interrupted else "Nothing due. Come back tomorrow.")
+            return
+        rate = summary.correct / summary.answered if summary.answered else 0.0
+        out.rule("session summary", style="cyan")
+        out.print(f"answered {summary.answered} card(s), {summary.correct} right ({rate:.0%}); "
+                  f"{summary.repeats} same-day repeat(s); {minutes}m {seconds:02d}s")
+        if summary.interrupted:
+            out.print(f"stopped early: every answer is saved; {summary.remaining} card(s) left for later")
+
+
+# ---------------------------------------------------------------- other commands
+
+
+def dashboard(overview: dict, queued: int) -> None:
+    out.print(f"[bold]studycli[/] · {overview['today']}")
+    out.print(f"  due today       {overview['due_today']}")
+    out.print(f"  new available   {overview['new']}")
+    out.print(f"  reviewed today  {overview['reviews_today']}")
+    out.print(f"  cards in decks  {overview['cards']}")
+    if queued:
+        out.print(f"\n{queued} card(s) waiting: run [bold]study review[/]")
+    else:
+        out.print("\nNothing waiting today. [bold]study stats[/] shows your progress.")
+
+
+def card_list(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        return emit_json(rows)
+    from rich.table import Table
+
+    from studycli.content import card_from_dict
+    from studycli.session import card_headline
+
+    table = Table("id", "topic", "type", "due", "ivl", "EF", "card", box=None, header_style="bold")
+    for row in rows:
+        state = row["state"]
+        card = card_from_dict({k: v for k, v in row.items() if k != "state"})
+        table.add_row(row["id"], row["topic"], row["type"], state["due"] or "new", str(state["interval"]),
+                      f"{state['ef']:.2f}", card_headline(card))
+    out.print(table)
+    note(f"{len(rows)} card(s)")
+
+
+def card_details(details: dict, as_json: bool) -> None:
+    if as_json:
+        return emit_json(details)
+    card, state = details["card"], details["state"]
+    out.rule(f"{card['id']} · {card['topic']} · {card['type']}", style="cyan")
+    for key in ("front", "text", "question", "prompt"):
+        if key in card:
+            markdown(card[key])
+    answer = {
+        "basic": lambda: card["back"],
+        "cloze": lambda: _cloze(card["text"], reveal=True),
+        "mcq": lambda: "\n".join(f"- {a}" for a in ([card["answer"]] if isinstance(card["answer"], str) else card["answer"])),
+        "ordering": lambda: "\n".join(f"{i}. {item}" for i, item in enumerate(card["items"], 1)),
+        "matching": lambda: "\n".join(f"- {left} -> {right}" for left, right in card["pairs"]),
+        "numeric": lambda: f"computed by the `{card['generator']}` generator from random values",
+        "code": lambda: f"graded by the `{card['check']}` check: `study stub {card['id']}`, then `study check {card['id']} FILE`",
+    }[card["type"]]()
+    out.print(Panel(_markdown(answer), title="answer", border_style="green"))
+    if card.get("explanation"):
+        markdown(card["explanation"])
+    due = state["due"] or "new (never reviewed)"
+    out.print(f"[bold]schedule[/]: due {due} · interval {state['interval']} d · EF {state['ef']:.2f} · "
+              f"repetitions {state['repetitions']} · lapses {state['lapses']}")
+    if details["history"]:
+        out.print("[bold]history[/]:")
+        for entry in details["history"]:
+            out.print(f"  {entry['day']}  q={entry['quality']}  {entry['mode']:<7} -> interval {entry['interval_after']} d")
+    if details["related"]:
+        out.print("[bold]related[/]:")
+        for rel in details["related"]:
+            out.print(f"  {rel['id']} ({rel['kind']}): {rel['text']}", soft_wrap=True)
+
+
+def undone(review) -> None:
+    if review is None:
+        note("Nothing to undo.")
+        return
+    note(f"Undid your answer to {review.card_id} (quality {review.quality}, {review.study_day}); "
+         f"its schedule is back to due {review.due_before or 'new'}.")
+
+
+def stats(overview: dict, as_json: bool) -> None:
+    if as_json:
+        return emit_json(overview)
+    from rich.table import Table
+
+    table = Table("topic", "cards", "new", "due today", box=None, header_style="bold")
+    for topic, counts in overview["by_topic"].items():
+        table.add_row(topic, str(counts["cards"]), str(counts["new"]), str(counts["due_today"]))
+    table.add_row("[bold]total[/]", str(overview["cards"]), str(overview["new"]), str(overview["due_today"]))
+    out.print(table)
+    out.print(f"reviews today {overview['reviews_today']} · all time {overview['reviews_total']}")

@@ -1,0 +1,472 @@
+"""Progress in SQLite: cards synced from the decks, their SM-2 state, and a log of every answer.
+
+The schema is built by an ordered list of migrations, each applied once and recorded in
+`schema_migrations`; the SQLModel classes below mirror the resulting tables for queries.
+Every write runs in its own `BEGIN IMMEDIATE` transaction, so a crash loses nothing already
+committed and two terminals can study at once (WAL mode, busy timeout).
+"""
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Callable, Optional
+import json
+import sqlite3
+from contextlib import contextmanager
+
+from sqlalchemy import event, exc as sa_exc
+from sqlmodel import Field, Session, SQLModel, create_engine, func, select
+
+from studycli import content
+from studycli.errors import DatabaseError, StudyError
+from studycli.scheduler import QueueItem, SM2State
+
+APP_ID = "studycli"
+BUSY_TIMEOUT_S = 10.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+# ---------------------------------------------------------------- schema
+
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    (
+        "cards, states, review log, deck fingerprints, submissions",
+        [
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            """CREATE TABLE cards (
+                id TEXT PRIMARY KEY,
+                topic TEXT NOT NULL,
+                type TEXT NOT NULL,
+                data TEXT NOT NULL,
+                content_hash TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                retired BOOLEAN NOT NULL DEFAULT 0,
+                added_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL)""",
+            "CREATE INDEX ix_cards_topic ON cards (topic)",
+            """CREATE TABLE card_states (
+                card_id TEXT PRIMARY KEY REFERENCES cards (id),
+                ef FLOAT NOT NULL,
+                repetitions INTEGER NOT NULL,
+                interval INTEGER NOT NULL,
+                due DATE,
+                lapses INTEGER NOT NULL DEFAULT 0)""",
+            "CREATE INDEX ix_card_states_due ON card_states (due)",
+            """CREATE TABLE reviews (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                card_id TEXT NOT NULL REFERENCES cards (id),
+                reviewed_at TEXT NOT NULL,
+                study_day DATE NOT NULL,
+                quality INTEGER NOT NULL CHECK (quality BETWEEN 0 AND 5),
+                mode TEXT NOT NULL,
+                scheduled BOOLEAN NOT NULL,
+                ef_before FLOAT NOT NULL,
+                repetitions_before INTEGER NOT NULL,
+                interval_before INTEGER NOT NULL,
+                due_before DATE,
+                lapses_before INTEGER NOT NULL,
+                ef_after FLOAT NOT NULL,
+                repetitions_after INTEGER NOT NULL,
+                interval_after INTEGER NOT NULL,
+                due_after DATE,
+                duration_ms INTEGER,
+                answer TEXT)""",
+            "CREATE INDEX ix_reviews_card ON reviews (card_id)",
+            "CREATE INDEX ix_reviews_day ON reviews (study_day)",
+            """CREATE TABLE deck_files (
+                path TEXT PRIMARY KEY,
+                mtime_ns INTEGER NOT NULL,
+                size INTEGER NOT NULL)""",
+            """CREATE TABLE submissions (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                card_id TEXT REFERENCES cards (id),
+                check_name TEXT NOT NULL,
+                submitted_at TEXT NOT NULL,
+                study_day DATE NOT NULL,
+                status TEXT NOT NULL,
+                duration_ms INTEGER,
+                code TEXT NOT NULL,
+                verdict TEXT NOT NULL)""",
+            "CREATE INDEX ix_submissions_card ON submissions (card_id)",
+        ],
+    ),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class CardRow(SQLModel, table=True):
+    __tablename__ = "cards"
+    id: str = Field(primary_key=True)
+    topic: str
+    type: str
+    data: str                 # the card as validated JSON, so an unchanged deck is not re-parsed
+    content_hash: str         # detects edits; identity is the id
+    position: int             # order in which new cards are introduced
+    retired: bool = False     # removed from the decks; kept with its history
+    added_at: str
+    updated_at: str
+
+
+class CardState(SQLModel, table=True):
+    __tablename__ = "card_states"
+    card_id: str = Field(primary_key=True, foreign_key="cards.id")
+    ef: float
+    repetitions: int
+    interval: int
+    due: Optional[date] = None
+    lapses: int = 0
+
+    def sm2(self) -> SM2State:
+        return SM2State(ef=self.ef, repetitions=self.repetitions, interval=self.interval, due=self.due)
+
+
+class Review(SQLModel, table=True):
+    __tablename__ = "reviews"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    card_id: str = Field(foreign_key="cards.id")
+    reviewed_at: str          # ISO 8601, UTC
+    study_day: date
+    quality: int
+    mode: str                 # review, repeat, check, exam
+    scheduled: bool           # False for same-day repeats, which leave SM-2 alone
+    ef_before: float
+    repetitions_before: int
+    interval_before: int
+    due_before: Optional[date] = None
+    lapses_before: int
+    ef_after: float
+    repetitions_after: int
+    interval_after: int
+    due_after: Optional[date] = None
+    duration_ms: Optional[int] = None
+    answer: Optional[str] = None
+
+
+class DeckFile(SQLModel, table=True):
+    __tablename__ = "deck_files"
+    path: str = Field(primary_key=True)
+    mtime_ns: int
+    size: int
+
+
+class Submission(SQLModel, table=True):
+    __tablename__ = "submissions"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    card_id: Optional[str] = Field(default=None, foreign_key="cards.id")
+    check_name: str
+    submitted_at: str
+    study_day: date
+    status: str
+    duration_ms: Optional[int] = None
+    code: str
+    verdict: str              # the grading verdict as JSON
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+# ---------------------------------------------------------------- opening
+
+
+def inspect_file(path: Path) -> int:
+    """The schema version of an existing studycli database (0 for a new or empty file).
+
+    Opens read-only, so a file that is not ours, is corrupt or is newer is never modified.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a database file")
+    with open(path, "rb") as handle:
+        if handle.read(16) != SQLITE_HEADER:
+            raise DatabaseError(f"{path} is not a studycli database (not an SQLite file); it was left untouched")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not tables:
+                return 0
+            if "meta" not in tables:
+                raise DatabaseError(f"{path} is an SQLite file but not a studycli database; it was left untouched")
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path} is damaged or unreadable ({exc}); it was left untouched") from None
+    if meta.get("app") != APP_ID:
+        raise DatabaseError(f"{path} is not a studycli database; it was left untouched")
+    version = int(meta.get("schema_version", 0))
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{path} was written by a newer studycli (schema {version}; this one knows {SCHEMA_VERSION}); "
+            "upgrade studycli to use it"
+        )
+    return version
+
+
+def _configure(dbapi_connection, _record) -> None:
+    # The driver's own transaction handling is switched off; `_begin` issues BEGIN itself.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _begin(conn) -> None:
+    immediate = conn.get_execution_options().get("immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Store:
+    """One studycli database: open it with `Store.open(path)`."""
+
+    def __init__(self, path: Path, engine):
+        self.path = path
+        self.engine = engine
+        self.writer = engine.execution_options(immediate=True)
+
+    @classmethod
+    def open(cls, path: Path) -> "Store":
+        """Open (creating and migrating as needed) the database at `path`."""
+        version = inspect_file(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create the folder for {path}: {exc.strerror}") from None
+        engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_S})
+        event.listen(engine, "connect", _configure)
+        event.listen(engine, "begin", _begin)
+        store = cls(path, engine)
+        if version < SCHEMA_VERSION:
+            with store.write() as session:
+                store._migrate(session)
+        return store
+
+    def _migrate(self, session: Session) -> None:
+        conn = session.connection()
+        tables = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "schema_migrations" not in tables:
+            conn.exec_driver_sql(
+                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+        done = {r[0] for r in conn.exec_driver_sql("SELECT version FROM schema_migrations")}
+        for version, (name, statements) in enumerate(MIGRATIONS, start=1):
+            if version in done:
+                continue
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+            conn.exec_driver_sql(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", (version, name, utc_now())
+            )
+        conn.exec_driver_sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('app', ?)", (APP_ID,))
+        conn.exec_driver_sql(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    @contextmanager
+    def read(self):
+        """A read-only session over one consistent snapshot."""
+        with _database_errors(self.path), Session(self.engine) as session:
+            yield session
+
+    @contextmanager
+    def write(self):
+        """A session in one BEGIN IMMEDIATE transaction, committed on success, rolled back on error."""
+        with _database_errors(self.path), Session(self.writer) as session:
+            with session.begin():
+                yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------ deck sync
+
+    def sync(self, dirs: list[Path]) -> dict[str, content.Card]:
+        """Bring the cards table in line with the decks in `dirs`; return the active cards by id.
+
+        Costs one stat per deck file and one query when no deck changed since the last sync.
+        """
+        files = content.deck_files([d for d in dirs if d.is_dir()])
+        fingerprints = {str(f.resolve()): (st.st_mtime_ns, st.st_size) for f in files for st in [f.stat()]}
+        missing = [d for d in dirs if not d.is_dir()]
+        if not missing:
+            with self.read() as session:
+                stored = {row.path: (row.mtime_ns, row.size) for row in session.exec(select(DeckFile))}
+            if stored == fingerprints and stored:
+                return self.active_cards()
+        decks = content.load_decks(dirs)
+        with self.write() as session:
+            self._apply_sync(session, decks, fingerprints)
+        return self.active_cards()
+
+    def _apply_sync(self, session: Session, decks: list[content.Deck], fingerprints: dict) -> None:
+        now = utc_now()
+        existing = {row.id: row for row in session.exec(select(CardRow))}
+        seen = set()
+        position = 0
+        for deck in decks:
+            for card in deck.cards:
+                seen.add(card.id)
+                data = json.dumps(card.model_dump(mode="json"), ensure_ascii=False)
+                digest = card.content_hash()
+                row = existing.get(card.id)
+                if row is None:
+                    session.add(CardRow(id=card.id, topic=card.topic, type=card.type, data=data, content_hash=digest,
+                                        position=position, added_at=now, updated_at=now))
+                    session.add(CardState(card_id=card.id, ef=SM2State().ef, repetitions=0, interval=0))
+                elif row.content_hash != digest or row.retired or row.position != position or row.topic != card.topic:
+                    if row.content_hash != digest:
+                        row.updated_at = now
+                    row.topic, row.type, row.data, row.content_hash = card.topic, card.type, data, digest
+                    row.position, row.retired = position, False
+                    session.add(row)
+                position += 1
+        for card_id, row in existing.items():
+            if card_id not in seen and not row.retired:
+                row.retired = True
+                row.updated_at = now
+                session.add(row)
+        session.flush()
+        for row in session.exec(select(DeckFile)):
+            session.delete(row)
+        session.flush()
+        for path, (mtime_ns, size) in fingerprints.items():
+            session.add(DeckFile(path=path, mtime_ns=mtime_ns, size=size))
+
+    def active_cards(self) -> dict[str, content.Card]:
+        """Every card still in the decks, in introduction order."""
+        with self.read() as session:
+            rows = session.exec(select(CardRow.data).where(CardRow.retired == False).order_by(CardRow.position))  # noqa: E712
+            return {card.id: card for card in (content.card_from_dict(json.loads(data)) for data in rows)}
+
+    # ------------------------------------------------------------ queue and state
+
+    def queue_items(self, card_ids: list[str] | None = None) -> list[QueueItem]:
+        """Scheduling facts of every active card (or of `card_ids`)."""
+        query = (
+            select(CardRow.id, CardState.due, CardRow.position)
+            .join(CardState, CardState.card_id == CardRow.id)
+            .where(CardRow.retired == False)  # noqa: E712
+        )
+        if card_ids is not None:
+            query = query.where(CardRow.id.in_(card_ids))
+        with self.read() as session:
+            return [QueueItem(card_id, due, position) for card_id, due, position in session.exec(query)]
+
+    def new_cards_introduced(self, day: date) -> int:
+        """How many cards had their first scheduled review on `day` (the daily new-card limit)."""
+        query = select(func.count()).select_from(Review).where(
+            Review.study_day == day, Review.scheduled == True, Review.repetitions_before == 0,  # noqa: E712
+            Review.due_before == None,  # noqa: E711
+        )
+        with self.read() as session:
+            return session.exec(query).one()
+
+    def state(self, card_id: str) -> CardState:
+        with self.read() as session:
+            row = session.get(CardState, card_id)
+        if row is None:
+            raise StudyError(f"no card with id {card_id!r}")
+        return row
+
+    def record(
+        self,
+        card_id: str,
+        quality: int,
+        reschedule: Callable[[SM2State], SM2State] | None,
+        *,
+        day: date,
+        mode: str,
+        duration_ms: int | None = None,
+        answer: str | None = None,
+    ) -> Review:
+        """Log one answer and, with `reschedule`, store the state it gives; one transaction.
+
+        `reschedule` maps the stored state to the new one inside the transaction, so two terminals
+        answering the same card cannot overwrite each other's progress.
+        """
+        with self.write() as session:
+            state = session.get(CardState, card_id)
+            if state is None:
+                raise StudyError(f"no card with id {card_id!r}")
+            before = state.model_copy()
+            if reschedule is not None:
+                after = reschedule(before.sm2())
+                if quality < 3 and before.due is not None:
+                    state.lapses += 1
+                state.ef, state.repetitions, state.interval, state.due = (
+                    after.ef, after.repetitions, after.interval, after.due)
+                session.add(state)
+            review = Review(
+                card_id=card_id, reviewed_at=utc_now(), study_day=day, quality=quality, mode=mode,
+                scheduled=reschedule is not None,
+                ef_before=before.ef, repetitions_before=before.repetitions, interval_before=before.interval,
+                due_before=before.due, lapses_before=before.lapses,
+                ef_after=state.ef, repetitions_after=state.repetitions, interval_after=state.interval,
+                due_after=state.due, duration_ms=duration_ms, answer=answer,
+            )
+            session.add(review)
+            session.flush()
+            session.expunge(review)
+            return review
+
+    def undo_last(self) -> Review | None:
+        """Delete the most recent answer and restore the state it replaced; None if nothing to undo."""
+        with self.write() as session:
+            review = session.exec(select(Review).order_by(Review.id.desc()).limit(1)).first()
+            if review is None:
+                return None
+            if review.scheduled:
+                state = session.get(CardState, review.card_id)
+                state.ef, state.repetitions, state.interval = review.ef_before, review.repetitions_before, review.interval_before
+                state.due, state.lapses = review.due_before, review.lapses_before
+                session.add(state)
+            session.delete(review)
+            session.flush()
+            session.expunge(review)
+            return review
+
+    def states(self) -> dict[str, CardState]:
+        """The SM-2 state of every card, retired ones included, by card id."""
+        with self.read() as session:
+            return {row.card_id: row for row in session.exec(select(CardState))}
+
+    def review_counts(self, day: date) -> tuple[int, int]:
+        """(answers logged on `day`, answers logged ever)."""
+        with self.read() as session:
+            today = session.exec(select(func.count()).select_from(Review).where(Review.study_day == day)).one()
+            total = session.exec(select(func.count()).select_from(Review)).one()
+        return today, total
+
+    def history(self, card_id: str) -> list[Review]:
+        with self.read() as session:
+            return list(session.exec(select(Review).where(Review.card_id == card_id).order_by(Review.id)))
+
+    def add_submission(self, submission: Submission) -> None:
+        with self.write() as session:
+            session.add(submission)
+
+
+@contextmanager
+def _database_errors(path: Path):
+    """Turn SQLite failures into one clear line; the transaction has already rolled back."""
+    try:
+        yield
+    except sa_exc.OperationalError as exc:
+        message = str(exc.orig) if exc.orig else str(exc)
+        if "locked" in message or "busy" in message:
+            raise DatabaseError(f"{path} is locked by another program; try again in a moment") from None
+        if "readonly" in message or "read-only" in message:
+            raise DatabaseError(f"{path} is read-only; studycli needs to write progress there") from None
+        raise DatabaseError(f"{path}: {message}") from None
+    except sa_exc.DatabaseError as exc:
+        raise DatabaseError(f"{path} is damaged or unreadable ({exc.orig}); nothing was changed") from None
