@@ -25,6 +25,7 @@ def note(message: str) -> None:
 def emit_json(data) -> None:
     """Data for scripts: plain JSON on stdout, no colour, no wrapping."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
 
 
 def lint_report(decks, problems: list[str]) -> None:

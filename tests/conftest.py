@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,8 @@ def run(study_env):
                 cli.main(argv)
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            sys.stdout.flush()
+            sys.stderr.flush()
             stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
         return Result(code, stdout, stderr)
 

@@ -1,0 +1,136 @@
+"""The database: sync by id, bad files left untouched, locks, migrations, schema drift."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from datetime import date
+from functools import partial
+
+import pytest
+
+from studycli import scheduler, store as store_module
+from studycli.errors import DatabaseError
+from studycli.store import SCHEMA_VERSION, SQLModel, Store
+
+from conftest import DECKS
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_sync_keeps_progress_on_edit_and_retires_removed_cards(tmp_path):
+    decks = tmp_path / "decks"
+    shutil.copytree(DECKS, decks)
+    store = Store.open(tmp_path / "s.db")
+    cards = store.sync([decks])
+    assert list(cards)[:3] == ["b-front", "b-cloze", "b-order"]
+    today = date(2026, 1, 1)
+    store.record("b-front", 5, partial(scheduler.review, quality=5, today=today), day=today, mode="review")
+
+    deck = decks / "basics.yaml"
+    deck.write_text(deck.read_text().replace("What a token is looking for.", "What the token seeks."))
+    cards = store.sync([decks])
+    assert cards["b-front"].back == "What the token seeks."
+    assert store.state("b-front").repetitions == 1               # progress kept
+
+    deck.write_text(deck.read_text().replace("  - id: b-front", "  - id: b-front-renamed"))
+    cards = store.sync([decks])
+    assert "b-front" not in cards and "b-front-renamed" in cards
+    assert len(store.history("b-front")) == 1                      # history kept
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        assert conn.execute("SELECT retired FROM cards WHERE id='b-front'").fetchone() == (1,)
+
+
+def test_unchanged_decks_are_not_parsed_again(tmp_path, monkeypatch):
+    store = Store.open(tmp_path / "s.db")
+    first = store.sync([DECKS])
+    monkeypatch.setattr(store_module.content, "load_decks", lambda dirs: pytest.fail("decks were re-parsed"))
+    assert store.sync([DECKS]) == first
+
+
+def test_model_classes_match_the_migrated_schema(tmp_path):
+    Store.open(tmp_path / "s.db")
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table.name})")}
+            assert columns == {c.name for c in table.columns}, table.name
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_text("these are my notes\n" * 20), "not a studycli database (not an SQLite file)"),
+        (lambda p: sqlite3.connect(p).execute("CREATE TABLE photos (id INTEGER)").connection.commit(),
+         "not a studycli database"),
+        (lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000), "damaged or unreadable"),
+    ],
+    ids=["text-file", "other-sqlite", "corrupt"],
+)
+def test_foreign_or_corrupt_files_are_refused_and_untouched(run, study_env, make, message):
+    make(study_env)
+    before = digest(study_env)
+    result = run("review")
+    assert result.exit_code == 2, result
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert digest(study_env) == before
+
+
+def test_newer_schema_is_refused(run, study_env):
+    Store.open(study_env).close()
+    with sqlite3.connect(study_env) as conn:
+        conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    before = digest(study_env)
+    result = run("stats")
+    assert result.exit_code == 2
+    assert "newer studycli (schema 99" in result.stderr
+    assert digest(study_env) == before
+
+
+def test_a_locked_database_gets_one_line(run, study_env, monkeypatch):
+    run("stats")
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(study_env, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = run("review", input="\n5\n")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.exit_code == 2, result
+    assert "locked by another program" in result.stderr
+
+
+def test_database_in_a_missing_folder_is_created(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDYCLI_DB", str(tmp_path / "deep" / "er" / "study.db"))
+    assert run("stats").exit_code == 0
+    assert (tmp_path / "deep" / "er" / "study.db").exists()
+
+
+def test_database_path_that_is_a_folder(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDYCLI_DB", str(tmp_path))
+    result = run("stats")
+    assert result.exit_code == 2 and "is a folder" in result.stderr
+
+
+def test_undo_of_a_repeat_leaves_the_schedule(tmp_path):
+    store = Store.open(tmp_path / "s.db")
+    store.sync([DECKS])
+    today = date(2026, 1, 1)
+    store.record("b-front", 2, partial(scheduler.review, quality=2, today=today), day=today, mode="review")
+    after_lapse = store.state("b-front").sm2()
+    store.record("b-front", 4, None, day=today, mode="repeat")
+    assert store.undo_last().mode == "repeat"
+    assert store.state("b-front").sm2() == after_lapse
+    assert store.undo_last().mode == "review"
+    assert store.state("b-front").sm2() == scheduler.SM2State()
+
+
+def test_database_error_is_a_usage_error():
+    assert DatabaseError("x").exit_code == 2
