@@ -49,7 +49,9 @@ def top_p_filter(logits, p):  # [..., V] -> [..., V]
     if p == 1:
         return logits.copy()
     order = np.argsort(logits, axis=-1, kind="stable")  # [..., V] ascending
-    tail_mass = np.cumsum(softmax(np.take_along_axis(logits, order, axis=-1)), axis=-1)  # [..., V]
+    probs = softmax(np.take_along_axis(logits, order, axis=-1))  # [..., V] ascending
+    # summed in float64 (as PyTorch does), so rounding does not pile up over a large vocabulary
+    tail_mass = np.cumsum(probs, axis=-1, dtype=np.float64).astype(probs.dtype)  # [..., V]
     drop_sorted = tail_mass <= 1.0 - p
     drop_sorted[..., -1] = False  # at least one token always survives
     drop = np.empty_like(drop_sorted)
