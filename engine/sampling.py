@@ -64,9 +64,6 @@ def greedy(logits):  # [..., V] -> [...]
     return np.argmax(logits, axis=-1)
 
 
-greedy_next = greedy  # the name the `greedy_next` code card asks learners to write
-
-
 def sample(logits, rng):  # [..., V] -> [...]
     """A token drawn at random with probability softmax(logits); `rng` a np.random.Generator or seed.
 

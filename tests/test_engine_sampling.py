@@ -266,3 +266,70 @@ def test_sampled_first_token_frequencies_follow_the_model(model):
     chi2 = ((counts - expected) ** 2 / np.maximum(expected, 1e-9)).sum()
     assert chi2 < 3 * TINY.vocab_size  # expectation ~ vocab_size - 1 when the frequencies match
     assert not math.isnan(chi2)
+
+
+# the data behind `study sampler`, computed with these functions
+
+
+def test_sampler_stages_by_hand():
+    from studycli.sampler import stages
+
+    probs = [0.5, 0.3, 0.15, 0.05]
+    data = stages(np.log(probs), labels=list("abcd"), temperature=1.0, top_k=3, top_p=0.7, top_n=3)
+    assert [s["name"] for s in data["stages"]] == ["raw", "temperature", "top_k", "top_p"]
+    assert [s["survivors"] for s in data["stages"]] == [4, 4, 3, 2]
+    np.testing.assert_allclose([s["mass_kept"] for s in data["stages"]], [1, 1, 0.95, 0.8 / 0.95])
+    assert [t["label"] for t in data["tokens"]] == ["a", "b", "c"]
+    np.testing.assert_allclose(data["tokens"][0]["probs"], [0.5, 0.5, 0.5 / 0.95, 0.5 / 0.8])
+    np.testing.assert_allclose(data["tokens"][2]["probs"], [0.15, 0.15, 0.15 / 0.95, 0.0])
+    np.testing.assert_allclose([s["other"] for s in data["stages"]], [0.05, 0.05, 0.0, 0.0], atol=1e-12)
+
+
+def test_sampler_temperature_and_greedy():
+    from studycli.sampler import stages
+
+    data = stages([1.0, 3.0, 2.0], temperature=0.5)
+    probs = np.exp(np.array([1.0, 3.0, 2.0]) / 0.5)
+    assert data["tokens"][0]["label"] == "#1"
+    np.testing.assert_allclose(data["tokens"][0]["probs"][1], probs[1] / probs.sum())
+    greedy_data = stages([1.0, 3.0, 2.0], temperature=0)
+    assert [s["survivors"] for s in greedy_data["stages"]] == [3, 1, 1, 1]
+    assert greedy_data["tokens"][0]["probs"][1:] == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(temperature=-1), "temperature"),
+        (dict(top_p=0), "top_p"),
+        (dict(top_k=-2), "top_k"),
+        (dict(labels=["a"]), "labels"),
+        (dict(logits=[1.0, float("nan")]), "finite"),
+    ],
+)
+def test_sampler_reports_bad_settings_as_usage_errors(kwargs, message):
+    from studycli.errors import UsageError
+    from studycli.sampler import stages
+
+    args = dict(logits=[1.0, 2.0]) | kwargs
+    with pytest.raises(UsageError, match=message):
+        stages(**args)
+
+
+def test_sampler_parses_logits_and_renders_bars():
+    import json
+
+    from rich.console import Console
+
+    from studycli.errors import UsageError
+    from studycli.sampler import demo, parse_logits, render
+
+    assert parse_logits("2.0, 1,-0.5") == [2.0, 1.0, -0.5]
+    with pytest.raises(UsageError, match="comma-separated"):
+        parse_logits("1,two")
+    data = demo()
+    json.dumps(data)  # plain data, ready for --json
+    console = Console(width=90, record=True, color_system=None)
+    render(data, console)
+    text = console.export_text()
+    assert "mat" in text and "filtered" in text and "top-p 0.9" in text and "mass kept" in text
