@@ -16,7 +16,7 @@ from pathlib import Path
 
 from studycli import answers, content, paths, scheduler
 from studycli.errors import UsageError
-from studycli.store import Store
+from studycli.store import Catalog, Store
 
 
 def study_day() -> date:
@@ -30,23 +30,22 @@ def study_day() -> date:
         raise UsageError(f"STUDYCLI_TODAY={value!r} is not a date; use YYYY-MM-DD") from None
 
 
-def open_study(db: Path | None = None, extra_content: list[Path] | None = None) -> tuple[Store, dict]:
+def open_study(db: Path | None = None, extra_content: list[Path] | None = None) -> tuple[Store, Catalog]:
     """The store, synced with every deck, and the active cards by id."""
     store = Store.open(paths.db_path(db))
     cards = store.sync([paths.content_dir(), *paths.extra_content_dirs(extra_content)])
     return store, cards
 
 
-def select_cards(cards: dict, topic: str | None = None, card_type: str | None = None) -> list[str]:
+def select_cards(cards: Catalog, topic: str | None = None, card_type: str | None = None) -> list[str]:
     """Ids of the cards that pass the filters; unknown filter values are usage errors."""
-    topics = {c.topic for c in cards.values()}
-    if topic is not None and topic not in topics:
-        raise UsageError(f"no topic {topic!r}; topics: {', '.join(sorted(topics))}")
+    if topic is not None and topic not in cards.topics():
+        raise UsageError(f"no topic {topic!r}; topics: {', '.join(cards.topics())}")
     if card_type is not None and card_type not in content.CARD_TYPES:
         raise UsageError(f"no card type {card_type!r}; types: {', '.join(content.CARD_TYPES)}")
     return [
-        cid for cid, c in cards.items()
-        if (topic is None or c.topic == topic) and (card_type is None or c.type == card_type)
+        cid for cid in cards
+        if (topic is None or cards.topic(cid) == topic) and (card_type is None or cards.type(cid) == card_type)
     ]
 
 
@@ -179,6 +178,7 @@ def run_review(store: Store, cards: dict, queue: list[str], today: date, io, cod
     """Ask every card in `queue`; cards graded below 4 come back until they reach 4."""
     summary = Summary()
     started = time.monotonic()
+    cards.preload(queue)
     pending = [(card_id, False) for card_id in queue]   # (id, is a same-day repeat)
     total = len(pending)
     shown = 0
@@ -224,7 +224,9 @@ def card_rows(store: Store, cards: dict, today: date, topic: str | None = None, 
     """Every card (after the filters) with all its deck fields and its schedule."""
     states = store.states()
     rows = []
-    for card_id in select_cards(cards, topic):
+    selected = select_cards(cards, topic)
+    cards.preload(selected)
+    for card_id in selected:
         state = states[card_id]
         if due_only and (state.due is None or state.due > today):
             continue
@@ -239,14 +241,12 @@ def card_details(store: Store, cards: dict, card_id: str) -> dict:
         close = [c for c in cards if card_id in c or c in card_id][:3]
         suggestion = f"; did you mean {', '.join(close)}?" if close else "; `study cards` lists them"
         raise UsageError(f"no card with id {card_id!r}{suggestion}")
-    topics = {c.topic for c in cards.values()}
     related = []
     for ref in card.related:
         if ref in cards:
-            other = cards[ref]
-            related.append({"id": ref, "kind": "card", "text": card_headline(other)})
-        elif ref in topics:
-            related.append({"id": ref, "kind": "topic", "text": f"{sum(c.topic == ref for c in cards.values())} cards"})
+            related.append({"id": ref, "kind": "card", "text": card_headline(cards[ref])})
+        elif ref in cards.topics():
+            related.append({"id": ref, "kind": "topic", "text": f"{len(select_cards(cards, ref))} cards"})
     history = [
         {"day": r.study_day.isoformat(), "at": r.reviewed_at, "quality": r.quality, "mode": r.mode,
          "interval_after": r.interval_after, "due_after": r.due_after.isoformat() if r.due_after else None,

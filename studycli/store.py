@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Callable, Optional
 import json
 import sqlite3
+from collections.abc import Mapping
 from contextlib import contextmanager
 
-from sqlalchemy import event, exc as sa_exc
+from sqlalchemy import Integer, event, exc as sa_exc
 from sqlmodel import Field, Session, SQLModel, create_engine, func, select
 
 from studycli import content
@@ -290,8 +291,8 @@ class Store:
 
     # ------------------------------------------------------------ deck sync
 
-    def sync(self, dirs: list[Path]) -> dict[str, content.Card]:
-        """Bring the cards table in line with the decks in `dirs`; return the active cards by id.
+    def sync(self, dirs: list[Path]) -> "Catalog":
+        """Bring the cards table in line with the decks in `dirs`; return the active cards.
 
         Costs one stat per deck file and one query when no deck changed since the last sync.
         """
@@ -302,11 +303,11 @@ class Store:
             with self.read() as session:
                 stored = {row.path: (row.mtime_ns, row.size) for row in session.exec(select(DeckFile))}
             if stored == fingerprints and stored:
-                return self.active_cards()
+                return Catalog(self)
         decks = content.load_decks(dirs)
         with self.write() as session:
             self._apply_sync(session, decks, fingerprints)
-        return self.active_cards()
+        return Catalog(self)
 
     def _apply_sync(self, session: Session, decks: list[content.Deck], fingerprints: dict) -> None:
         now = utc_now()
@@ -342,11 +343,22 @@ class Store:
         for path, (mtime_ns, size) in fingerprints.items():
             session.add(DeckFile(path=path, mtime_ns=mtime_ns, size=size))
 
-    def active_cards(self) -> dict[str, content.Card]:
-        """Every card still in the decks, in introduction order."""
+    def card_index(self) -> list[tuple[str, str, str]]:
+        """(id, topic, type) of every active card, in introduction order; no card is parsed."""
+        query = select(CardRow.id, CardRow.topic, CardRow.type).where(CardRow.retired == False)  # noqa: E712
         with self.read() as session:
-            rows = session.exec(select(CardRow.data).where(CardRow.retired == False).order_by(CardRow.position))  # noqa: E712
-            return {card.id: card for card in (content.card_from_dict(json.loads(data)) for data in rows)}
+            return list(session.exec(query.order_by(CardRow.position)))
+
+    def load_cards(self, card_ids: list[str]) -> dict[str, content.Card]:
+        """The cards with these ids, as validated models."""
+        found: dict[str, content.Card] = {}
+        with self.read() as session:
+            for start in range(0, len(card_ids), 500):   # SQLite limits the number of parameters
+                chunk = card_ids[start:start + 500]
+                for data in session.exec(select(CardRow.data).where(CardRow.id.in_(chunk))):
+                    card = content.card_from_dict(json.loads(data))
+                    found[card.id] = card
+        return found
 
     # ------------------------------------------------------------ queue and state
 
@@ -437,8 +449,23 @@ class Store:
 
     def states(self) -> dict[str, CardState]:
         """The SM-2 state of every card, retired ones included, by card id."""
+        columns = select(CardState.card_id, CardState.ef, CardState.repetitions, CardState.interval,
+                         CardState.due, CardState.lapses)
+        with self.read() as session:   # plain rows, not ORM objects: ten times faster on big decks
+            return {row[0]: CardState.model_construct(**row._mapping) for row in session.exec(columns)}
+
+    def topic_counts(self, today: date) -> dict[str, dict[str, int]]:
+        """Per topic of the active cards: cards, new (never reviewed) and due by `today`."""
+        query = (
+            select(CardRow.topic, func.count(), func.sum(CardState.due == None, type_=Integer),  # noqa: E711
+                   func.sum(CardState.due <= today, type_=Integer))
+            .join(CardState, CardState.card_id == CardRow.id)
+            .where(CardRow.retired == False)  # noqa: E712
+            .group_by(CardRow.topic).order_by(CardRow.topic)
+        )
         with self.read() as session:
-            return {row.card_id: row for row in session.exec(select(CardState))}
+            return {topic: {"cards": n, "new": new or 0, "due_today": due or 0}
+                    for topic, n, new, due in session.exec(query)}
 
     def review_counts(self, day: date) -> tuple[int, int]:
         """(answers logged on `day`, answers logged ever)."""
@@ -470,3 +497,44 @@ def _database_errors(path: Path):
         raise DatabaseError(f"{path}: {message}") from None
     except sa_exc.DatabaseError as exc:
         raise DatabaseError(f"{path} is damaged or unreadable ({exc.orig}); nothing was changed") from None
+
+
+class Catalog(Mapping):
+    """The active cards by id: ids, topics and types at hand; a card is parsed when first read."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self._index = {card_id: (topic, kind) for card_id, topic, kind in store.card_index()}
+        self._loaded: dict[str, content.Card] = {}
+
+    def __getitem__(self, card_id: str) -> content.Card:
+        if card_id not in self._index:
+            raise KeyError(card_id)
+        if card_id not in self._loaded:
+            self.preload([card_id])
+        return self._loaded[card_id]
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def preload(self, card_ids: list[str]) -> None:
+        """Parse these cards in one query (a session loads its whole queue at once)."""
+        missing = [c for c in card_ids if c not in self._loaded]
+        self._loaded.update(self._store.load_cards(missing))
+
+    def topic(self, card_id: str) -> str:
+        return self._index[card_id][0]
+
+    def type(self, card_id: str) -> str:
+        return self._index[card_id][1]
+
+    def topics(self) -> list[str]:
+        return sorted({topic for topic, _ in self._index.values()})
+
+    def values(self):
+        self.preload(list(self._index))
+        return super().values()
+
