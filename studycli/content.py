@@ -164,6 +164,7 @@ class Deck:
     topic: str
     title: str
     path: Path
+    order: int = 100          # decks with a lower order introduce their new cards first
     cards: list[Card] = field(default_factory=list)
 
 
@@ -296,16 +297,19 @@ def parse_deck(path: Path, problems: list[str]) -> Deck | None:
         if key not in data:
             problems.append(f"{path}:1: missing deck field {key!r}")
     for key in data:
-        if key not in ("topic", "title", "cards"):
+        if key not in ("topic", "title", "order", "cards"):
             problems.append(f"{path}:{data.key_lines[key]}: unknown deck field {key!r}")
     topic, title, cards = data.get("topic"), data.get("title"), data.get("cards")
     if topic is not None and not (isinstance(topic, str) and re.match(KEBAB, topic)):
         problems.append(f"{path}:{data.key_lines['topic']}: topic must be kebab-case text")
+    order = data.get("order", Deck.order)
+    if isinstance(order, bool) or not isinstance(order, int):
+        problems.append(f"{path}:{data.key_lines['order']}: order must be a whole number")
     if cards is not None and not isinstance(cards, list):
         problems.append(f"{path}:{data.key_lines['cards']}: cards must be a list")
     if len(problems) > deck_problems_before:
         return None
-    deck = Deck(topic=topic, title=str(title), path=path)
+    deck = Deck(topic=topic, title=str(title), path=path, order=order)
     for raw in cards:
         card = _parse_card(raw, topic, path, problems)
         if card is not None:
@@ -399,7 +403,7 @@ def load_decks(dirs: list[Path]) -> list[Deck]:
     cross_check(decks, problems)
     if problems:
         raise DeckError(problems)
-    return decks
+    return sorted(decks, key=lambda d: (d.order, d.topic))
 
 
 def lint(paths: list[Path], context_dirs: list[Path]) -> tuple[list[Deck], list[str]]:

@@ -37,12 +37,17 @@ def open_study(db: Path | None = None, extra_content: list[Path] | None = None) 
     return store, cards
 
 
-def select_cards(cards: Catalog, topic: str | None = None, card_type: str | None = None) -> list[str]:
-    """Ids of the cards that pass the filters; unknown filter values are usage errors."""
+def check_filters(cards: Catalog, topic: str | None, card_type: str | None) -> None:
+    """Unknown topics or types are usage errors that list the valid ones."""
     if topic is not None and topic not in cards.topics():
         raise UsageError(f"no topic {topic!r}; topics: {', '.join(cards.topics())}")
     if card_type is not None and card_type not in content.CARD_TYPES:
         raise UsageError(f"no card type {card_type!r}; types: {', '.join(content.CARD_TYPES)}")
+
+
+def select_cards(cards: Catalog, topic: str | None = None, card_type: str | None = None) -> list[str]:
+    """Ids of the cards that pass the filters; unknown filter values are usage errors."""
+    check_filters(cards, topic, card_type)
     return [
         cid for cid in cards
         if (topic is None or cards.topic(cid) == topic) and (card_type is None or cards.type(cid) == card_type)
@@ -54,7 +59,8 @@ def todays_queue(store: Store, cards: dict, today: date, *, new_limit: int = 20,
     """The ids to study today, in order: due reviews, then new cards within the daily limit."""
     if new_limit < 0 or (limit is not None and limit < 1):
         raise UsageError("--new must be 0 or more and --limit 1 or more")
-    items = store.queue_items(select_cards(cards, topic, card_type))
+    check_filters(cards, topic, card_type)
+    items = store.queue_items(topic, card_type)
     return scheduler.build_queue(items, today, new_limit=new_limit,
                                  new_done_today=store.new_cards_introduced(today), limit=limit)
 

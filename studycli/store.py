@@ -362,15 +362,17 @@ class Store:
 
     # ------------------------------------------------------------ queue and state
 
-    def queue_items(self, card_ids: list[str] | None = None) -> list[QueueItem]:
-        """Scheduling facts of every active card (or of `card_ids`)."""
+    def queue_items(self, topic: str | None = None, card_type: str | None = None) -> list[QueueItem]:
+        """Scheduling facts of every active card, optionally of one topic and/or type."""
         query = (
             select(CardRow.id, CardState.due, CardRow.position)
             .join(CardState, CardState.card_id == CardRow.id)
             .where(CardRow.retired == False)  # noqa: E712
         )
-        if card_ids is not None:
-            query = query.where(CardRow.id.in_(card_ids))
+        if topic is not None:
+            query = query.where(CardRow.topic == topic)
+        if card_type is not None:
+            query = query.where(CardRow.type == card_type)
         with self.read() as session:
             return [QueueItem(card_id, due, position) for card_id, due, position in session.exec(query)]
 
