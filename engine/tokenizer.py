@@ -3,7 +3,7 @@
 Byte-level BPE in four steps, each a small function below:
 
 1. Split the text into pre-tokens with GPT-2's regex, so merges never cross a word boundary
-   ("dog." and "dog!" share the token " dog").
+   ("the dog." and "the dog!" share the token " dog").
 2. Turn each pre-token into its UTF-8 bytes: every byte is a token, so no text is ever unknown.
 3. Merge adjacent tokens by rank: repeatedly join the pair that was learned earliest.
 4. Look the resulting byte strings up in the vocabulary.
@@ -15,14 +15,13 @@ used when reading and writing the files and nowhere else.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import math
 import re
 from collections import Counter
 from pathlib import Path
-
-import regex
 
 END_OF_TEXT = "<|endoftext|>"  # GPT-2's only special token, last in its vocabulary (id 50256)
 
@@ -32,7 +31,6 @@ END_OF_TEXT = "<|endoftext|>"  # GPT-2's only special token, last in its vocabul
 GPT2_SPLIT_PATTERN = (
     r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 )
-_SPLIT = regex.compile(GPT2_SPLIT_PATTERN)
 
 MERGES_HEADER = "#version: 0.2"  # first line of GPT-2's merges.txt; readers skip it
 _CACHE_LIMIT = 100_000  # pre-tokens remembered per tokenizer; text repeats words, so most hit
@@ -98,7 +96,20 @@ def split_special(text: str, special_tokens) -> list[str]:
 
 def pre_tokenize(text: str) -> list[str]:
     """`text` split into GPT-2's pre-tokens; joined together they give `text` back."""
-    return _SPLIT.findall(text)
+    return _gpt2_splitter().findall(text)
+
+
+@functools.cache
+def _gpt2_splitter():
+    """GPT-2's pattern, compiled once on first use.
+
+    Python's `re` has no \\p{L} (letter) or \\p{N} (number) classes; the `regex` package does,
+    and it is what Hugging Face's Python tokenizer uses. Imported here so that the char-level
+    tokenizer works without it.
+    """
+    import regex
+
+    return regex.compile(GPT2_SPLIT_PATTERN)
 
 
 def merge_pair(parts: list[bytes], pair: tuple[bytes, bytes]) -> list[bytes]:

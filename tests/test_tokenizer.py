@@ -81,6 +81,14 @@ def test_bytes_to_unicode_keeps_visible_bytes_and_moves_the_rest_up_in_order():
     assert table[0xAD] == chr(256 + 67)
 
 
+def test_bytes_to_unicode_order_is_gpt2s_first_256_ids():
+    # GPT-2's vocabulary begins with these 256 characters in this order: "!" is id 0, the byte
+    # 0 is id 188 (after the 188 visible bytes), newline is id 198 and space id 220.
+    order = list(bytes_to_unicode().values())
+    assert order[0] == "!" and order[188] == "\u0100"
+    assert order[198] == "Ċ" and order[220] == "Ġ"
+
+
 def test_token_spelling_round_trips_and_rejects_foreign_characters():
     every_byte = bytes(range(256))
     assert str_to_token(token_to_str(every_byte)) == every_byte
