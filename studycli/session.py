@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 from studycli import answers, content, paths, scheduler
 from studycli.errors import UsageError
@@ -98,39 +99,54 @@ def ask_self_graded(card, io) -> Outcome:
     return Outcome(quality)
 
 
-def ask_mcq(card: content.McqCard, io, seed: str) -> Outcome:
-    order = answers.shuffled(card.choices, seed)
-    shown = [card.choices[i] for i in order]
-    io.choices(shown, choose=len(card.answers))
-    picked, typed = ask_until_valid(io, "answer", partial(answers.parse_letters, n_choices=len(shown)))
-    correct = {shown[i] for i in picked} == set(card.answers)
-    right = [f"{answers.LETTERS[i]}) {text}" for i, text in enumerate(shown) if text in card.answers]
-    io.verdict(correct, right, card.explanation)
-    return Outcome(answers.quality_for(correct), typed)
+@dataclass(frozen=True)
+class Posed:
+    """An auto-graded card as shown with one seed: what to print, how to read and grade an answer.
+
+    The review asks it once and grades at once; a mock exam shows it, keeps the parsed answer and
+    grades it when the exam is submitted.
+    """
+
+    prompt: str                      # what the input line asks for: answer, order, pairs
+    show: Callable[[object], None]   # prints the choices / items / filled question with an io
+    parse: Callable[[str], object]   # typed text -> answer; raises answers.AnswerFormatError
+    grade: Callable[[object], bool]  # parsed answer -> right or not
+    right: list[str]                 # the right answer as lines, for the verdict
 
 
-def ask_ordering(card: content.OrderingCard, io, seed: str) -> Outcome:
-    order = answers.shuffled(card.items, seed, avoid_identity=True)
-    shown = [card.items[i] for i in order]
-    io.numbered(shown)
-    picked, typed = ask_until_valid(io, "order", partial(answers.parse_order, n_items=len(shown)))
-    correct = [shown[i] for i in picked] == list(card.items)
-    right = [f"{shown.index(item) + 1}. {item}" for item in card.items]
-    io.verdict(correct, right, card.explanation)
-    return Outcome(answers.quality_for(correct), typed)
+def pose_mcq(card: content.McqCard, seed: str) -> Posed:
+    shown = [card.choices[i] for i in answers.shuffled(card.choices, seed)]
+    return Posed(
+        prompt="answer",
+        show=lambda io: io.choices(shown, choose=len(card.answers)),
+        parse=partial(answers.parse_letters, n_choices=len(shown)),
+        grade=lambda picked: {shown[i] for i in picked} == set(card.answers),
+        right=[f"{answers.LETTERS[i]}) {text}" for i, text in enumerate(shown) if text in card.answers],
+    )
 
 
-def ask_matching(card: content.MatchingCard, io, seed: str) -> Outcome:
+def pose_ordering(card: content.OrderingCard, seed: str) -> Posed:
+    shown = [card.items[i] for i in answers.shuffled(card.items, seed, avoid_identity=True)]
+    return Posed(
+        prompt="order",
+        show=lambda io: io.numbered(shown),
+        parse=partial(answers.parse_order, n_items=len(shown)),
+        grade=lambda picked: [shown[i] for i in picked] == list(card.items),
+        right=[f"{shown.index(item) + 1}. {item}" for item in card.items],
+    )
+
+
+def pose_matching(card: content.MatchingCard, seed: str) -> Posed:
     lefts = [left for left, _ in card.pairs]
     rights = sorted({right for _, right in card.pairs}, key=str)
     rights = [rights[i] for i in answers.shuffled(rights, seed)]
-    io.matching(lefts, rights)
-    picked, typed = ask_until_valid(
-        io, "pairs", partial(answers.parse_matching, n_left=len(lefts), n_right=len(rights)))
-    correct = all(rights[picked[i]] == right for i, (_, right) in enumerate(card.pairs))
-    right = [f"{i + 1}{answers.LETTERS[rights.index(r)]}  {left} -> {r}" for i, (left, r) in enumerate(card.pairs)]
-    io.verdict(correct, right, card.explanation)
-    return Outcome(answers.quality_for(correct), typed)
+    return Posed(
+        prompt="pairs",
+        show=lambda io: io.matching(lefts, rights),
+        parse=partial(answers.parse_matching, n_left=len(lefts), n_right=len(rights)),
+        grade=lambda picked: all(rights[picked[i]] == right for i, (_, right) in enumerate(card.pairs)),
+        right=[f"{i + 1}{answers.LETTERS[rights.index(r)]}  {left} -> {r}" for i, (left, r) in enumerate(card.pairs)],
+    )
 
 
 def fill_template(template: str, params: dict) -> str:
@@ -138,15 +154,51 @@ def fill_template(template: str, params: dict) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(params.get(m.group(1), m.group(0))), template)
 
 
-def ask_numeric(card: content.NumericCard, io, seed: str) -> Outcome:
+def pose_numeric(card: content.NumericCard, seed: str) -> Posed:
     from studycli.grading import generators
 
     params, expected, tolerance = generators.generate_numeric(card.generator, seed)
-    io.markdown(fill_template(card.question, params))
-    given, typed = ask_until_valid(io, "answer", answers.parse_number)
-    correct = answers.number_is_close(given, expected, tolerance)
-    io.verdict(correct, [f"{expected:.6g} (within {tolerance:g})"], card.explanation)
+    question = fill_template(card.question, params)
+    return Posed(
+        prompt="answer",
+        show=lambda io: io.markdown(question),
+        parse=answers.parse_number,
+        grade=lambda given: answers.number_is_close(given, expected, tolerance),
+        right=[f"{expected:.6g} (within {tolerance:g})"],
+    )
+
+
+POSERS = {"mcq": pose_mcq, "ordering": pose_ordering, "matching": pose_matching, "numeric": pose_numeric}
+
+
+def pose(card, seed: str) -> Posed:
+    """An auto-graded card (mcq, ordering, matching, numeric) as shown with `seed`."""
+    return POSERS[card.type](card, seed)
+
+
+def ask_posed(card, posed: Posed, io) -> Outcome:
+    """Show a posed card, take an answer it can read, grade it and show the verdict."""
+    posed.show(io)
+    picked, typed = ask_until_valid(io, posed.prompt, posed.parse)
+    correct = posed.grade(picked)
+    io.verdict(correct, posed.right, card.explanation)
     return Outcome(answers.quality_for(correct), typed)
+
+
+def ask_mcq(card: content.McqCard, io, seed: str) -> Outcome:
+    return ask_posed(card, pose_mcq(card, seed), io)
+
+
+def ask_ordering(card: content.OrderingCard, io, seed: str) -> Outcome:
+    return ask_posed(card, pose_ordering(card, seed), io)
+
+
+def ask_matching(card: content.MatchingCard, io, seed: str) -> Outcome:
+    return ask_posed(card, pose_matching(card, seed), io)
+
+
+def ask_numeric(card: content.NumericCard, io, seed: str) -> Outcome:
+    return ask_posed(card, pose_numeric(card, seed), io)
 
 
 def ask_card(card, io, seed: str, code_runner=None) -> Outcome:
