@@ -90,6 +90,39 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX ix_submissions_card ON submissions (card_id)",
         ],
     ),
+    (
+        "mock exams and their answers",
+        [
+            """CREATE TABLE exams (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                started_at TEXT NOT NULL,
+                finished_at TEXT NOT NULL,
+                study_day DATE NOT NULL,
+                form TEXT NOT NULL,
+                seed TEXT NOT NULL,
+                topic TEXT,
+                questions INTEGER NOT NULL,
+                answered INTEGER NOT NULL,
+                correct INTEGER NOT NULL,
+                minutes FLOAT NOT NULL,
+                seconds_used FLOAT NOT NULL,
+                scaled_score INTEGER NOT NULL,
+                passed BOOLEAN NOT NULL,
+                ended_by TEXT NOT NULL)""",
+            """CREATE TABLE exam_answers (
+                exam_id INTEGER NOT NULL REFERENCES exams (id),
+                position INTEGER NOT NULL,
+                card_id TEXT NOT NULL REFERENCES cards (id),
+                topic TEXT NOT NULL,
+                domain INTEGER,
+                question_seed TEXT NOT NULL,
+                answer TEXT,
+                correct BOOLEAN NOT NULL,
+                flagged BOOLEAN NOT NULL,
+                PRIMARY KEY (exam_id, position))""",
+            "CREATE INDEX ix_exam_answers_card ON exam_answers (card_id)",
+        ],
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -166,6 +199,38 @@ class Submission(SQLModel, table=True):
     duration_ms: Optional[int] = None
     code: str
     verdict: str              # the grading verdict as JSON
+
+
+class Exam(SQLModel, table=True):
+    __tablename__ = "exams"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    started_at: str           # ISO 8601, UTC
+    finished_at: str
+    study_day: date
+    form: str                 # the exam's form, e.g. AIF-C01
+    seed: str                 # draws the same paper again
+    topic: Optional[str] = None
+    questions: int
+    answered: int
+    correct: int
+    minutes: float            # time allowed
+    seconds_used: float
+    scaled_score: int         # 100-1000
+    passed: bool
+    ended_by: str             # submitted, time, end of input
+
+
+class ExamAnswer(SQLModel, table=True):
+    __tablename__ = "exam_answers"
+    exam_id: int = Field(primary_key=True, foreign_key="exams.id")
+    position: int = Field(primary_key=True)   # 1-based, as shown
+    card_id: str = Field(foreign_key="cards.id")
+    topic: str
+    domain: Optional[int] = None
+    question_seed: str        # fixes the choices' order and a numeric card's numbers
+    answer: Optional[str] = None   # as typed; None when not answered
+    correct: bool
+    flagged: bool
 
 
 def utc_now() -> str:
@@ -479,6 +544,13 @@ class Store:
     def history(self, card_id: str) -> list[Review]:
         with self.read() as session:
             return list(session.exec(select(Review).where(Review.card_id == card_id).order_by(Review.id)))
+
+    def submissions_on(self, card_id: str, day: date) -> int:
+        """How many times the learner submitted code for this card on `day`."""
+        query = select(func.count()).select_from(Submission).where(
+            Submission.card_id == card_id, Submission.study_day == day)
+        with self.read() as session:
+            return session.exec(query).one()
 
     def add_submission(self, submission: Submission) -> None:
         with self.write() as session:
