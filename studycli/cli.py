@@ -57,13 +57,16 @@ def review(
 
     Example: study review --topic self-attention --limit 10
     """
-    from studycli import session, ui
+    from functools import partial
+
+    from studycli import practice, session, ui
 
     store, cards = session.open_study(Where.db, Where.content)
     today = session.study_day()
     queue = session.todays_queue(store, cards, today, new_limit=new, limit=limit, topic=topic, card_type=card_type)
-    summary = session.run_review(store, cards, queue, today, ui.Terminal())
-    ui.Terminal().summary(summary)
+    terminal = ui.Terminal()
+    code_runner = partial(practice.practise, store=store, today=today)
+    terminal.summary(session.run_review(store, cards, queue, today, terminal, code_runner=code_runner))
 
 
 @app.command()
@@ -116,6 +119,58 @@ def stats(as_json: JsonOption = False) -> None:
 
     store, all_cards = session.open_study(Where.db, Where.content)
     ui.stats(progress.overview(store, all_cards, session.study_day()), as_json=as_json)
+
+
+@app.command()
+def stub(
+    card_id: Annotated[str, typer.Argument(help="A code card's id.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to write (default: ./CHECK.py, e.g. softmax.py).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter file for a code card: signature, docstring and a worked example.
+
+    Example: study stub sa-softmax-code -o softmax.py
+    """
+    from studycli import practice, session, ui
+
+    _, all_cards = session.open_study(Where.db, Where.content)
+    card = practice.code_card(all_cards, card_id)
+    path = practice.write_starter(card, output or Path(f"{card.check}.py"), force=force)
+    ui.note(f"wrote {path}; when it is ready: study check {card.id} {path}")
+
+
+@app.command()
+def check(
+    card_id: Annotated[str, typer.Argument(help="A code card's id.")],
+    file: Annotated[Path, typer.Argument(help="Your Python file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    no_record: Annotated[bool, typer.Option("--no-record", help="Do not store the submission or count it as a review.")] = False,
+) -> None:
+    """Grade your code for a code card against the engine; exit 0 on pass, 1 otherwise.
+
+    Example: study check sa-softmax-code softmax.py --json
+    """
+    from studycli import practice, session, ui
+
+    store, all_cards = session.open_study(Where.db, Where.content)
+    card = practice.code_card(all_cards, card_id)
+    today = session.study_day()
+    verdict = practice.grade_file(store, card, file, today, record=not no_record)
+    quality = practice.record_check_pass(store, card, today) if verdict.passed and not no_record else None
+    ui.check_result(verdict, quality, as_json=as_json)
+    if not verdict.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the installation: database, decks, grading sandbox and numeric libraries.
+
+    Example: study doctor
+    """
+    from studycli import doctor as checkup, ui
+
+    ui.doctor(checkup.report(Where.db, Where.content))
 
 
 @app.command()

@@ -129,6 +129,15 @@ class Terminal:
         if explanation:
             markdown(explanation)
 
+    def code_file(self, path, editor: bool) -> None:
+        code_file_note(path, editor)
+
+    def code_prompt(self, hints_left: int) -> str:
+        return ask_code_choice(self.ask, hints_left)
+
+    def code_verdict(self, verdict) -> None:
+        code_verdict(verdict)
+
     def summary(self, summary) -> None:
         minutes, seconds = divmod(int(summary.seconds), 60)
         out.print()
@@ -228,3 +237,54 @@ def stats(overview: dict, as_json: bool) -> None:
     table.add_row("[bold]total[/]", str(overview["cards"]), str(overview["new"]), str(overview["due_today"]))
     out.print(table)
     out.print(f"reviews today {overview['reviews_today']} · all time {overview['reviews_total']}")
+
+
+# ---------------------------------------------------------------- code cards
+
+CODE_CHOICES = {"": "grade", "g": "grade", "h": "hint", "s": "skip", "q": "quit"}
+
+
+def code_file_note(path, editor: bool) -> None:
+    if editor:
+        out.print(f"Your answer file: [bold]{path}[/] (opening your editor; save and close it to continue)")
+    else:
+        out.print(f"Write your answer in [bold]{path}[/] in any editor, save it, then come back here.")
+
+
+def ask_code_choice(ask, hints_left: int) -> str:
+    """'grade', 'hint', 'skip' or 'quit' from one keypress-and-Enter; re-asks on anything else."""
+    hint = f", h hint ({hints_left} left)" if hints_left else ""
+    while True:
+        text = ask(f"Enter grade{hint}, s skip, q quit")
+        if text is None:
+            return "quit"
+        choice = CODE_CHOICES.get(text.strip().lower())
+        if choice:
+            return choice
+        out.print("[yellow]type Enter to grade your file, h for a hint, s to skip or q to stop[/]")
+
+
+def code_verdict(verdict) -> None:
+    from studycli.grading import feedback
+
+    style = "green" if verdict.passed else "red"
+    out.print(Panel(feedback.render(verdict), title=f"check {verdict.check}: {verdict.status}", border_style=style))
+
+
+def check_result(verdict, quality: int | None, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(verdict.to_json() + "\n")
+        sys.stdout.flush()
+        return
+    code_verdict(verdict)
+    if quality is not None:
+        note(f"counted as today's review of this card (grade {quality})")
+
+
+def doctor(rows: list[tuple[str, bool, str]]) -> None:
+    from rich.table import Table
+
+    table = Table("check", "", "details", box=None, header_style="bold")
+    for name, ok, details in rows:
+        table.add_row(name, "[green]ok[/]" if ok else "[red]problem[/]", details)
+    out.print(table)

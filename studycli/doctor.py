@@ -1,0 +1,56 @@
+"""`study doctor`: what works on this machine, one row per concern, each with its details."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from pathlib import Path
+
+from studycli import __version__, paths
+from studycli.errors import StudyError
+
+
+def report(db: Path | None, extra_content: list[Path]) -> list[tuple[str, bool, str]]:
+    """(concern, ok, details) rows; never raises for a problem it can describe."""
+    rows = [("studycli", True, f"{__version__} on Python {platform.python_version()} ({sys.executable})")]
+    rows.append(_database(paths.db_path(db)))
+    rows.append(_decks(extra_content))
+    rows.append(_numpy())
+    rows.append(_sandbox())
+    return rows
+
+
+def _database(path: Path) -> tuple[str, bool, str]:
+    from studycli.store import SCHEMA_VERSION, inspect_file
+
+    try:
+        version = inspect_file(path)
+    except StudyError as exc:
+        return "database", False, str(exc)
+    state = "not created yet" if version == 0 else f"schema {version} of {SCHEMA_VERSION}"
+    return "database", True, f"{path} ({state})"
+
+
+def _decks(extra_content: list[Path]) -> tuple[str, bool, str]:
+    from studycli import content
+
+    dirs = [paths.content_dir(), *paths.extra_content_dirs(extra_content)]
+    decks, problems = content.lint(dirs, dirs)
+    cards = sum(len(d.cards) for d in decks)
+    if problems:
+        return "decks", False, f"{len(problems)} problem(s); run `study lint`"
+    return "decks", True, f"{len(decks)} decks, {cards} cards from {', '.join(str(d) for d in dirs)}"
+
+
+def _numpy() -> tuple[str, bool, str]:
+    try:
+        import numpy as np
+    except ImportError as exc:
+        return "numpy", False, str(exc)
+    return "numpy", True, np.__version__
+
+
+def _sandbox() -> tuple[str, bool, str]:
+    from studycli.grading import sandbox
+
+    return "grading sandbox", True, sandbox.report()

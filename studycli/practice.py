@@ -1,0 +1,131 @@
+"""Code cards: starter files, the learner's editor, and grading submissions into SM-2.
+
+The learner's file lives in the answers folder beside the database and is never overwritten
+without `--force`, so their work survives every session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+from studycli import paths, scheduler
+from studycli.content import CodeCard
+from studycli.errors import StudyError, UsageError
+from studycli.session import EndSession, Outcome
+from studycli.store import Catalog, Store, Submission, utc_now
+
+PASS_FIRST_TRY = 5      # passed on the first grading, no hint
+PASS_WITH_HELP = 3      # passed after a retry or a hint
+NOT_PASSED = 1          # skipped, or never passed
+
+
+def code_card(cards: Catalog, card_id: str) -> CodeCard:
+    """The code card `card_id`; a usage error naming the code cards if it is not one."""
+    card = cards.get(card_id)
+    if card is None or card.type != "code":
+        code_ids = [cid for cid in cards if cards.type(cid) == "code"]
+        what = "is not a code card" if card is not None else "is not a card"
+        raise UsageError(f"{card_id!r} {what}; code cards: {', '.join(code_ids[:8])}{', ...' if len(code_ids) > 8 else ''}")
+    return card
+
+
+def answer_file(db: Path, card: CodeCard) -> Path:
+    """Where the review session keeps this card's answer."""
+    return paths.answers_dir(db) / f"{card.id.replace('-', '_')}.py"
+
+
+def write_starter(card: CodeCard, path: Path, force: bool = False) -> Path:
+    """Write the check's starter file at `path`; refuses to overwrite unless `force`."""
+    from studycli.grading import starter_file
+
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; use --force to overwrite it (your answer would be lost)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(starter_file(card.check).replace("CARD-ID", card.id), encoding="utf-8")
+    except OSError as exc:
+        raise StudyError(f"cannot write {path}: {exc.strerror}") from None
+    return path
+
+
+def open_editor(path: Path) -> bool:
+    """Open `path` in $VISUAL or $EDITOR and wait; False when neither is set."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if not editor:
+        return False
+    try:
+        subprocess.run([*shlex.split(editor), str(path)], check=False)
+    except (OSError, ValueError) as exc:
+        raise StudyError(f"cannot start the editor {editor!r}: {exc}") from None
+    return True
+
+
+def grade_file(store: Store | None, card: CodeCard, path: Path, today: date, *, record: bool = True):
+    """Grade the file at `path` against the card's check; store the submission unless `record` is off."""
+    from studycli.grading import grade
+
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file (write one with `study stub {card.id}`)")
+    try:
+        code = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    verdict = grade(card.check, path)
+    if record and store is not None:
+        store.add_submission(Submission(
+            card_id=card.id, check_name=card.check, submitted_at=utc_now(), study_day=today,
+            status=verdict.status, duration_ms=verdict.duration_ms, code=code, verdict=verdict.to_json()))
+    return verdict
+
+
+def record_check_pass(store: Store, card: CodeCard, today: date) -> int | None:
+    """A pass with `study check` counts as the day's review of a due or new card.
+
+    Graded 5 when it is the first submission of the day, 3 after earlier failed attempts; a
+    card already reviewed today, or not yet due, keeps its schedule. Returns the grade given.
+    """
+    state = store.state(card.id)
+    if state.due is not None and state.due > today:
+        return None
+    if any(r.study_day == today and r.scheduled for r in store.history(card.id)):
+        return None
+    attempts = store.submissions_on(card.id, today)
+    quality = PASS_FIRST_TRY if attempts <= 1 else PASS_WITH_HELP
+    store.record(card.id, quality, partial(scheduler.review, quality=quality, today=today), day=today, mode="check")
+    return quality
+
+
+def practise(card: CodeCard, io, store: Store, today: date) -> Outcome:
+    """One code card inside `study review`: write, edit, grade; retry, hint or skip."""
+    path = answer_file(store.path, card)
+    if not path.exists():
+        write_starter(card, path)
+    hints_shown = 0
+    attempts = 0
+    io.code_file(path, editor=bool(os.environ.get("VISUAL") or os.environ.get("EDITOR")))
+    while True:
+        open_editor(path)
+        choice = io.code_prompt(hints_left=len(card.hints) - hints_shown)
+        if choice == "quit":
+            raise EndSession
+        if choice == "skip":
+            return Outcome(NOT_PASSED, None, skipped=True)
+        if choice == "hint":
+            if hints_shown < len(card.hints):
+                io.markdown(f"**hint {hints_shown + 1}:** {card.hints[hints_shown]}")
+                hints_shown += 1
+            else:
+                io.hint("no more hints for this card")
+            continue
+        attempts += 1
+        verdict = grade_file(store, card, path, today)
+        io.code_verdict(verdict)
+        if verdict.passed:
+            quality = PASS_FIRST_TRY if attempts == 1 and hints_shown == 0 else PASS_WITH_HELP
+            return Outcome(quality, json.dumps({"file": str(path), "attempts": attempts, "hints": hints_shown}))
