@@ -1,0 +1,60 @@
+"""Grading learners' code against the engine, in a separate and limited process.
+
+The API the CLI uses (nothing here imports NumPy until grading starts):
+
+    check_names() -> list[str]                      the names code cards may use in `check:`
+    get_check(name) -> Check                        UnknownCheck (a UsageError, a KeyError) if unknown
+    starter_file(name) -> str                       what `study stub` writes
+    grade(name, path, *, timeout_s=5.0) -> Verdict  the verdict; AnswerFileError for a bad path
+    render(verdict) -> str                          the feedback a learner reads (feedback.render)
+    sandbox_report() -> str                         for `study doctor`
+
+Numeric cards use `studycli.grading.generators` (GENERATORS, generate_numeric).
+"""
+
+from studycli.grading.checks import CHECKS, Check, UnknownCheck, check_names, get_check, starter_file
+from studycli.grading.verdict import CaseResult, Verdict
+
+__all__ = [
+    "CHECKS",
+    "AnswerFileError",
+    "CaseResult",
+    "Check",
+    "UnknownCheck",
+    "Verdict",
+    "check_names",
+    "get_check",
+    "grade",
+    "render",
+    "sandbox_report",
+    "starter_file",
+]
+
+
+def grade(check_name, path, *, timeout_s=5.0, seed=None, isolation=None) -> Verdict:
+    """Grades the learner's file at `path` with the check `check_name` (see runner.grade)."""
+    from studycli.grading.runner import grade as run
+
+    return run(check_name, path, timeout_s=timeout_s, seed=seed, isolation=isolation)
+
+
+def render(verdict: Verdict) -> str:
+    """The verdict as feedback a learner can act on (see feedback.render)."""
+    from studycli.grading.feedback import render as text
+
+    return text(verdict)
+
+
+def sandbox_report() -> str:
+    """Which isolation grading uses on this machine, for `study doctor`."""
+    from studycli.grading.sandbox import report
+
+    return report()
+
+
+def __getattr__(name):
+    if name == "AnswerFileError":
+        from studycli.grading.runner import AnswerFileError
+
+        return AnswerFileError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

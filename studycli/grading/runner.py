@@ -1,0 +1,563 @@
+"""Grading a learner's file: run it in a limited child process, compare in the parent, give a verdict.
+
+The parent starts the child first (so that the two NumPy imports overlap), then draws the cases,
+writes only their inputs, and computes the engine's answers while the child works. The child
+(harness.py) writes back what the learner's function returned, as plain .npy files that are
+opened here with care: a regular file (no symlink, no FIFO), below a size cap, parsed without
+pickle. What the learner's code prints is kept apart and only ever shown, never parsed, so it
+cannot forge a verdict. At the end the child and everything it started are killed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from studycli.errors import UsageError
+from studycli.grading import sandbox
+from studycli.grading.checks import get_check
+from studycli.grading.harness import ADDRESS_SPACE_BYTES, FILE_SIZE_BYTES
+from studycli.grading.verdict import ArrayInfo, CaseResult, Verdict
+
+HARNESS = Path(__file__).with_name("harness.py")
+DEFAULT_TIMEOUT_S = 5.0
+WALL_GRACE_S = 0.3  # after the deadline, the child's own alarm has this long to say which case hung
+RESULT_CAP = FILE_SIZE_BYTES + 4096  # the child cannot write more anyway (RLIMIT_FSIZE)
+EVENTS_CAP = 1 << 20
+SHOWN_OUTPUT = 500  # characters of the learner's output a verdict carries
+FORCED_ISOLATION = "STUDYCLI_SANDBOX"  # "process-group" forces the fallback (to test it, or to debug)
+
+
+class AnswerFileError(UsageError):
+    """The file to grade does not exist or cannot be read."""
+
+
+class UnsafeResult(Exception):
+    """A result file the child left is not something the parent will read."""
+
+
+def grade(check_name: str, path, *, timeout_s: float = DEFAULT_TIMEOUT_S, seed: int | None = None, isolation: str | None = None) -> Verdict:
+    """Runs the learner's file at `path` against the check `check_name` and returns the verdict.
+
+    `timeout_s` is the wall-clock limit for the whole run (the CPU limit is set from it too);
+    `seed` fixes the random cases (default: fresh ones, recorded in the verdict's details);
+    `isolation` forces "namespaces" or "process-group" instead of the best one available.
+    Raises UnknownCheck or AnswerFileError (both UsageErrors) for bad arguments; anything the
+    learner's code does ends up in the verdict.
+    """
+    check = get_check(check_name)
+    answer = _answer_path(path)
+    started = time.monotonic()
+    mode, prefix = _isolation(isolation)
+    seed = secrets.randbelow(1 << 31) if seed is None else int(seed)
+    workdir = tempfile.mkdtemp(prefix="studycli-grade-")
+    dir_fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    child = _Child(workdir, dir_fd, check, answer, timeout_s, mode, prefix)
+    try:
+        child.start()
+        try:
+            import numpy as np
+
+            suite = check.suite()
+            cases = suite.cases(seed)
+            child.send(cases)
+            with np.errstate(all="ignore"):
+                expected = [suite.expected(case, check.name) for case in cases]
+            child.wait()
+        finally:
+            child.stop()
+        verdict = _judge(check, suite, cases, expected, child)
+    finally:
+        os.close(dir_fd)
+        shutil.rmtree(workdir, ignore_errors=True)
+    verdict.duration_ms = round((time.monotonic() - started) * 1000)
+    verdict.details.update(
+        sandbox=mode,
+        seed=seed,
+        timeout_s=timeout_s,
+        cpu_limit_s=child.cpu_seconds,
+        memory_limit_bytes=ADDRESS_SPACE_BYTES,
+        file_limit_bytes=FILE_SIZE_BYTES,
+    )
+    if mode == sandbox.PROCESS_GROUP:
+        verdict.details["sandbox_note"] = "no PID/network namespaces here: process-group fallback, not offline"
+        verdict.details["strays_killed"] = child.strays
+    return verdict
+
+
+def _answer_path(path) -> Path:
+    answer = Path(path).expanduser()
+    if not answer.exists():
+        raise AnswerFileError(f"{answer}: no such file")
+    if not answer.is_file():
+        raise AnswerFileError(f"{answer}: not a file")
+    if not os.access(answer, os.R_OK):
+        raise AnswerFileError(f"{answer}: cannot be read")
+    return answer.resolve()
+
+
+def _isolation(forced: str | None) -> tuple[str, tuple[str, ...]]:
+    forced = forced or os.environ.get(FORCED_ISOLATION) or None
+    if forced == sandbox.PROCESS_GROUP:
+        return sandbox.PROCESS_GROUP, ()
+    mode, prefix = sandbox.isolation()
+    if forced == sandbox.NAMESPACES and mode != sandbox.NAMESPACES:
+        raise UsageError("namespaces are not available here (see `study doctor`)")
+    return mode, prefix
+
+
+def _engine_root() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("engine")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return str(Path(locations[0]).parent) if locations else ""
+
+
+class _Child:
+    """The grading child process: start, feed, wait for, kill, and read back."""
+
+    def __init__(self, workdir, dir_fd, check, answer, timeout_s, mode, prefix):
+        self.workdir, self.dir_fd, self.check, self.answer = workdir, dir_fd, check, answer
+        self.timeout_s, self.mode, self.prefix = float(timeout_s), mode, prefix
+        self.cpu_seconds = max(1, int(-(-self.timeout_s // 1)))  # ceil: RLIMIT_CPU counts whole seconds
+        self.token = secrets.token_hex(8)
+        self.proc = None
+        self.go = None
+        self.timed_out = False
+        self.strays = 0
+
+    def start(self):
+        self.deadline = time.monotonic() + self.timeout_s
+        job = {
+            "path": str(self.answer),
+            "function": self.check.name,
+            "n_outputs": self.check.n_outputs,
+            "deadline": self.deadline,
+            "cpu_seconds": self.cpu_seconds,
+            "engine_root": _engine_root(),
+        }
+        self._write("job.json", json.dumps(job).encode())
+        env = {
+            "HOME": self.workdir,
+            "PATH": "/usr/bin:/bin",
+            "LC_ALL": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            sandbox.TOKEN_VARIABLE: self.token,
+        }
+        read_end, self.go = os.pipe()
+        out = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600, dir_fd=self.dir_fd)
+        try:
+            self.proc = subprocess.Popen(
+                [*self.prefix, sys.executable, "-I", "-B", str(HARNESS), self.workdir, str(read_end)],
+                cwd=self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                pass_fds=(read_end,),
+                start_new_session=True,
+            )
+        finally:
+            os.close(out)
+            os.close(read_end)
+
+    def send(self, cases):
+        """Writes the cases' inputs and lets the child start on them."""
+        import numpy as np
+
+        arrays, encoded = {}, []
+        for i, case in enumerate(cases):
+            counter = iter(range(1 << 30))
+
+            def enc(value, i=i, counter=counter):
+                if isinstance(value, np.ndarray):
+                    key = f"c{i}_{next(counter)}"
+                    arrays[key] = value
+                    return {"a": key}
+                if isinstance(value, dict):
+                    return {"d": {str(k): enc(v) for k, v in value.items()}}
+                if isinstance(value, (list, tuple)):
+                    return {"t" if isinstance(value, tuple) else "l": [enc(v) for v in value]}
+                if isinstance(value, np.generic):
+                    return {"v": value.item()}
+                return {"v": value}
+
+            encoded.append(
+                {"args": [enc(v) for v in case.args], "kwargs": {k: enc(v) for k, v in case.kwargs.items()}, "integration": case.integration}
+            )
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        self._write("inputs.npz", buffer.getvalue())
+        self._write("cases.json", json.dumps(encoded).encode())
+        try:
+            os.write(self.go, b"go")
+        except OSError:  # the child is already gone; its events say why
+            pass
+        self._close_go()
+
+    def wait(self):
+        try:
+            self.proc.wait(timeout=max(self.deadline + WALL_GRACE_S - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            self.timed_out = True
+
+    def stop(self):
+        self._close_go()
+        if self.proc is not None:
+            self.strays = sandbox.kill_everything(self.proc, self.mode, self.token)
+
+    def _close_go(self):
+        if self.go is not None:
+            os.close(self.go)
+            self.go = None
+
+    def _write(self, name, data: bytes):
+        """Writes a file for the child atomically (whatever the child may have put there)."""
+        tmp = f".{name}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=self.dir_fd)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+
+    # Reading back what the child left: every file may have been tampered with.
+
+    def read(self, name, cap) -> bytes:
+        """A file of the work directory: a regular file, not a link, at most `cap` bytes."""
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self.dir_fd)
+        except FileNotFoundError:
+            raise
+        except OSError as e:
+            raise UnsafeResult(f"{name} is a symbolic link or cannot be opened ({e.strerror})") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise UnsafeResult(f"{name} is not a regular file")
+            if st.st_size > cap:
+                raise UnsafeResult(f"{name} is larger than {cap} bytes")
+            chunks, size = [], 0
+            while size <= cap:
+                chunk = os.read(fd, min(1 << 20, cap + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if size > cap:
+                raise UnsafeResult(f"{name} is larger than {cap} bytes")
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def events(self) -> list[dict]:
+        try:
+            data = self.read("events.jsonl", EVENTS_CAP)
+        except (FileNotFoundError, UnsafeResult):
+            return []
+        events = []
+        for line in data.decode("utf-8", "replace").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and isinstance(event.get("e"), str):
+                events.append(event)
+        return events
+
+    def ended(self) -> dict:
+        try:
+            data = json.loads(self.read("exit.json", 4096))
+        except (FileNotFoundError, UnsafeResult, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def output_size(self) -> int:
+        try:
+            st = os.stat("output.txt", dir_fd=self.dir_fd, follow_symlinks=False)
+        except OSError:
+            return 0
+        return st.st_size if stat.S_ISREG(st.st_mode) else 0
+
+    def output(self, start=0, end=None) -> str:
+        """What the learner's code printed between two offsets, trimmed to SHOWN_OUTPUT characters."""
+        try:
+            fd = os.open("output.txt", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self.dir_fd)
+        except OSError:
+            return ""
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ""
+            end = os.fstat(fd).st_size if end is None else end
+            start, end = max(0, int(start)), max(0, int(end))
+            if end <= start:
+                return ""
+            half = SHOWN_OUTPUT * 2  # bytes; UTF-8 text is trimmed to characters below
+            if end - start <= 2 * half:
+                text = os.pread(fd, end - start, start).decode("utf-8", "replace")
+                return _trim(text)
+            head = os.pread(fd, half, start).decode("utf-8", "replace")
+            tail = os.pread(fd, half, end - half).decode("utf-8", "replace")
+            return _trim(head + "\n" + tail, skipped=True)
+        finally:
+            os.close(fd)
+
+    def result(self, i: int, n_outputs: int) -> list:
+        """The arrays the learner's function returned for case i."""
+        import numpy as np
+
+        got = []
+        for j in range(n_outputs):
+            name = f"out_{i}_{j}.npy"
+            try:
+                data = self.read(name, RESULT_CAP)
+            except FileNotFoundError:
+                raise UnsafeResult(f"the result file {name} is missing") from None
+            got.append(load_npy(data, name, np))
+        return got
+
+
+def load_npy(data: bytes, name: str, np):
+    """An array from the bytes of a .npy file, refusing pickles, objects and inconsistent sizes."""
+    f = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except Exception as e:  # noqa: BLE001 - any garbage (a pickle, text) lands here
+        raise UnsafeResult(f"{name} is not a NumPy .npy file ({e})") from None
+    if dtype.hasobject or dtype.kind not in "biufc":
+        raise UnsafeResult(f"{name} holds {dtype} values, not numbers")
+    count = 1
+    for n in shape:
+        count *= int(n)
+    offset = f.tell()
+    if len(data) - offset != count * dtype.itemsize:
+        raise UnsafeResult(f"{name} is truncated or has trailing data")
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    return flat.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _trim(text: str, skipped: bool = False) -> str:
+    if len(text) <= SHOWN_OUTPUT and not skipped:
+        return text
+    half = SHOWN_OUTPUT // 2
+    return text[:half].rstrip() + "\n[... output cut ...]\n" + text[-half:].lstrip()
+
+
+# Judging: from what the child left to one verdict
+
+
+SIGNAL_NAMES = {
+    signal.SIGSEGV: "a segmentation fault (SIGSEGV)",
+    signal.SIGBUS: "a bus error (SIGBUS)",
+    signal.SIGFPE: "a floating-point exception (SIGFPE)",
+    signal.SIGILL: "an illegal instruction (SIGILL)",
+    signal.SIGABRT: "an abort (SIGABRT)",
+    signal.SIGKILL: "SIGKILL",
+    signal.SIGTERM: "SIGTERM",
+}
+
+
+def _judge(check, suite, cases, expected, child: _Child) -> Verdict:
+    from studycli.grading.compare import preview
+
+    events = child.events()
+    ended = child.ended()
+    by_case: dict[int, dict] = {}
+    for event in events:
+        i = event.get("i")
+        if isinstance(i, int) and 0 <= i < len(cases):
+            by_case.setdefault(i, {})[event["e"]] = event
+    results = [CaseResult(i, case.label, summarise(check, case), "not run") for i, case in enumerate(cases)]
+    started = [i for i in sorted(by_case) if "start" in by_case[i]]
+    running = next((i for i in started if not {"done", "raised"} & by_case[i].keys()), None)
+    where = "while importing your file" if not started else (f"in case {running + 1} ({cases[running].label})" if running is not None else "after the last case")
+    imported = any(e["e"] == "imported" for e in events)
+    import_failed = next((e for e in events if e["e"] == "import_failed"), None)
+    finished = any(e["e"] == "finished" for e in events)
+    output = child.output()
+
+    def verdict(status, reason, **more):
+        return Verdict(check.name, status, reason, results, output=output, **more)
+
+    # Fill in each case from its events, comparing the values that came back.
+    failures = []
+    unsafe = None
+    for i, case in enumerate(cases):
+        ev, result = by_case.get(i, {}), results[i]
+        begin = ev.get("start", {}).get("out", 0)
+        if "raised" in ev:
+            raised = ev["raised"]
+            result.status = {"timeout": "timeout", "memory": "memory"}.get(raised.get("kind"), "error")
+            result.message = _raised_message(check, raised)
+            result.traceback = str(raised.get("traceback", ""))
+            result.output = child.output(begin, raised.get("out"))
+            result.duration_ms = raised.get("ms")
+        elif "done" in ev:
+            done = ev["done"]
+            result.output = child.output(begin, done.get("out"))
+            result.duration_ms = done.get("ms")
+            try:
+                got = child.result(i, check.n_outputs)
+            except UnsafeResult as e:
+                result.status, result.message = "error", str(e)
+                unsafe = unsafe or str(e)
+                continue
+            _compare(suite, case, expected[i], got, result, preview)
+            if result.status == "fail":
+                failures.append((case, expected[i], got))
+        elif i == running:
+            result.status = "timeout" if child.timed_out else "error"
+            result.output = child.output(begin)
+
+    signal_number = ended.get("signal")
+    cpu_exceeded = signal_number == signal.SIGXCPU or (signal_number == signal.SIGKILL and ended.get("cpu_s", 0) >= child.cpu_seconds)
+    kinds = {ev.get("raised", {}).get("kind") for ev in by_case.values()}
+    timeout_event = any(e["e"] == "timeout" for e in events)
+    oom_text = "OpenBLAS" in output and ("alloc" in output.lower() or "memory" in output.lower())
+
+    if child.timed_out or cpu_exceeded:
+        limit = f"the CPU limit of {child.cpu_seconds} s" if cpu_exceeded and not child.timed_out else f"the time limit of {child.timeout_s:g} s"
+        return verdict("timeout", f"stopped after {limit} {where}: an endless loop, or far too much work?")
+    if "memory" in kinds or (import_failed or {}).get("kind") == "memory" or oom_text:
+        return verdict("memory", f"ran out of memory ({ADDRESS_SPACE_BYTES >> 30} GiB allowed) {where}: is an array far larger than it needs to be?")
+    if import_failed:
+        return _import_verdict(check, import_failed, verdict)
+    if child.output_size() >= FILE_SIZE_BYTES or "output" in kinds:
+        return verdict("error", f"your code printed more than {FILE_SIZE_BYTES >> 20} MiB {where}; print less (a print inside a loop?)")
+    if signal_number is not None:
+        name = SIGNAL_NAMES.get(signal_number, f"signal {signal_number}")
+        fault = _fault_frames(child, check)
+        return verdict("error", f"the process crashed with {name} {where}", traceback=fault)
+    if not finished:
+        if "exit" in ended and imported:
+            return verdict("error", f"your code ended the process (exit code {ended['exit']}, e.g. os._exit) {where}")
+        if "exit" in ended:
+            return verdict("error", f"your file ended the process (exit code {ended['exit']}) while being imported")
+        return verdict("error", f"the grading process ended unexpectedly {where}")
+    if "timeout" in kinds or timeout_event:
+        return verdict("timeout", f"stopped after the time limit of {child.timeout_s:g} s {where}: an endless loop, or far too much work?")
+    raised = next((results[i] for i in sorted(by_case) if "raised" in by_case[i]), None)
+    if raised is not None:
+        return verdict("error", raised.message)
+    if unsafe:
+        return verdict("error", f"a result could not be read safely: {unsafe}")
+    if failures:
+        n_failed = sum(r.status == "fail" for r in results)
+        first = next(r for r in results if r.status == "fail")
+        reason = f"{n_failed} of {len(results)} cases wrong; first: case {first.index + 1} ({first.label}): {first.message}"
+        return verdict("fail", reason, hint=suite.recognise(failures))
+    return verdict("pass", f"all {len(results)} cases pass")
+
+
+def _compare(suite, case, expected, got, result: CaseResult, preview):
+    import numpy as np
+
+    comparison = suite.compare(case, expected, got)
+    result.status = "pass" if comparison.ok else "fail"
+    result.message = comparison.message
+    result.max_abs_error = _finite(comparison.max_abs_error)
+    result.where = comparison.where
+    result.expected_at = _finite(comparison.expected_at)
+    result.got_at = _finite(comparison.got_at)
+    want = expected if not isinstance(expected, tuple) else None
+    if want is not None and len(got) == 1:
+        want, have = np.asarray(want), np.asarray(got[0])
+        result.expected = ArrayInfo(list(want.shape), str(want.dtype), preview(want))
+        result.got = ArrayInfo(list(have.shape), str(have.dtype), preview(have))
+
+
+def _finite(x):
+    """Numbers for JSON: NaN and infinities are written as text."""
+    if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
+        return str(x)
+    return x
+
+
+def _raised_message(check, raised: dict) -> str:
+    kind, message = raised.get("kind"), str(raised.get("message", "")).strip()
+    if raised.get("type") == "NotImplementedError":
+        return f"{check.name} is not written yet: it raises NotImplementedError"
+    if kind == "exit":
+        return f"your code called sys.exit ({message})"
+    if kind == "bad_return":
+        return f"{check.name} {message}"
+    if kind == "timeout":
+        return "stopped by the time limit"
+    if kind == "memory":
+        return f"ran out of memory: {message}"
+    if kind == "output":
+        return "printed more than the output limit"
+    return f"your code raised {message}"
+
+
+def _import_verdict(check, event: dict, verdict) -> Verdict:
+    kind = event.get("kind")
+    if kind == "timeout":
+        return verdict("timeout", "importing your file did not finish within the time limit (code at the top level that never ends?)")
+    if kind == "missing":
+        found = [str(f) for f in event.get("found", [])][:8]
+        also = f" (it defines: {', '.join(found)})" if found else ""
+        return verdict("error", f"your file has no function named `{check.name}`{also}")
+    if kind == "not_callable":
+        return verdict("error", f"`{check.name}` in your file is a {event.get('type')}, not a function")
+    if kind == "engine":
+        return verdict("error", f"`{check.name}` is the engine's own ({event.get('origin')}); write your own version")
+    message = str(event.get("message", "")).strip()
+    traceback = str(event.get("traceback", ""))
+    if kind == "syntax":
+        return verdict("error", f"your file has a syntax error: {message.splitlines()[-1] if message else ''}", traceback=traceback or message)
+    if kind == "exit":
+        return verdict("error", f"your file called sys.exit while being imported ({message})", traceback=traceback)
+    return verdict("error", f"importing your file raised {message.splitlines()[-1] if message else 'an exception'}", traceback=traceback)
+
+
+def _fault_frames(child: _Child, check) -> str:
+    """The learner's own lines from Python's crash report (faulthandler), if any."""
+    try:
+        text = child.read("fault.txt", 1 << 16).decode("utf-8", "replace")
+    except (FileNotFoundError, UnsafeResult):
+        return ""
+    path = str(child.answer)
+    lines = [line.strip() for line in text.splitlines() if path in line]
+    return "\n".join(lines[:10])
+
+
+def summarise(check, case) -> str:
+    """The call of a case as the learner would write it, small arrays in full, large ones summarised."""
+    import numpy as np
+
+    from studycli.grading.compare import preview
+
+    if case.summary:
+        return case.summary
+    names = [part.split("=")[0].strip() for part in check.signature.split(",")]
+
+    def show(value):
+        if isinstance(value, np.ndarray):
+            return f"{value.dtype} {describe(value.shape)} {preview(value)}"
+        return repr(value)
+
+    parts = [f"{names[j] if j < len(names) else '?'}={show(v)}" for j, v in enumerate(case.args)]
+    parts += [f"{k}={show(v)}" for k, v in case.kwargs.items()]
+    return f"{check.name}({', '.join(parts)})"
+
+
+def describe(shape) -> str:
+    return "scalar" if tuple(shape) == () else str(tuple(shape))
