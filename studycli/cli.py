@@ -111,14 +111,40 @@ def undo() -> None:
 
 @app.command()
 def stats(as_json: JsonOption = False) -> None:
-    """Show progress: cards, new, due today and reviews, in total and per topic.
+    """Show progress per topic (new, learning, mature, due, retention, EF, code checks), the streak,
+    a 12-week heatmap, a 30-day forecast and the weakest cards.
 
     Example: study stats --json
     """
     from studycli import session, stats as progress, ui
 
     store, all_cards = session.open_study(Where.db, Where.content)
-    ui.stats(progress.overview(store, all_cards, session.study_day()), as_json=as_json)
+    ui.stats(progress.report(store, all_cards, session.study_day()), as_json=as_json)
+
+
+@app.command()
+def exam(
+    questions: Annotated[Optional[int], typer.Option(help="Questions to draw (default 65, as AIF-C01).")] = None,
+    minutes: Annotated[Optional[float], typer.Option(help="Time allowed (default 90 for 65 questions, pro rata).")] = None,
+    topic: TopicOption = None,
+    seed: Annotated[Optional[str], typer.Option(help="Draw the same paper again.")] = None,
+    history: Annotated[bool, typer.Option("--history", help="List past attempts and their scores.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --history: print JSON.")] = False,
+) -> None:
+    """Sit a timed mock exam in the AIF-C01 form; missed questions come back in today's reviews.
+
+    Example: study exam --questions 20 --seed 7
+    """
+    import sys
+
+    from studycli import exam as mock, session, ui
+
+    store, all_cards = session.open_study(Where.db, Where.content)
+    if history:
+        return ui.exam_history(mock.history(store), as_json=as_json)
+    result = mock.run(store, all_cards, ui.ExamTerminal(), session.study_day(), questions=questions, minutes=minutes,
+                      topic=topic, seed=seed, interrupt=sys.stdin.isatty())
+    ui.exam_result(result)
 
 
 @app.command()

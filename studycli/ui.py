@@ -226,17 +226,80 @@ def undone(review) -> None:
          f"its schedule is back to due {review.due_before or 'new'}.")
 
 
-def stats(overview: dict, as_json: bool) -> None:
+def stats(report: dict, as_json: bool) -> None:
+    """`study stats`: the per-topic table, streak, heatmap, forecast and weakest cards."""
     if as_json:
-        return emit_json(overview)
+        return emit_json(report)
     from rich.table import Table
 
-    table = Table("topic", "cards", "new", "due today", box=None, header_style="bold")
-    for topic, counts in overview["by_topic"].items():
-        table.add_row(topic, str(counts["cards"]), str(counts["new"]), str(counts["due_today"]))
-    table.add_row("[bold]total[/]", str(overview["cards"]), str(overview["new"]), str(overview["due_today"]))
+    def percent(share) -> str:
+        return "-" if share is None else f"{share:.0%}"
+
+    def ef(value) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    table = Table("topic", "cards", "new", "learning", "mature", "due", "retention 30d", "avg EF", "code passed",
+                  box=None, header_style="bold")
+    rows = list(report["topics"].items()) + [("[bold]total[/]", report["totals"])]
+    for topic, t in rows:
+        code = f"{t['code_passed']}/{t['code_cards']}" if t["code_cards"] else "-"
+        table.add_row(topic, str(t["cards"]), str(t["new"]), str(t["learning"]), str(t["mature"]), str(t["due_today"]),
+                      f"{percent(t['retention'])} of {t['reviews_30d']}" if t["reviews_30d"] else "-",
+                      ef(t["average_ef"]), code)
     out.print(table)
-    out.print(f"reviews today {overview['reviews_today']} · all time {overview['reviews_total']}")
+    streak = report["streak"]
+    today_note = "" if streak["studied_today"] or not streak["current"] else " (study today to keep it)"
+    out.print(f"\nstreak [bold]{streak['current']}[/] day(s){today_note} · longest {streak['longest']} · "
+              f"reviews today {report['reviews_today']} · all time {report['reviews_total']}")
+    out.print("\n[bold]reviews per day[/], last 12 weeks")
+    _heatmap(report["heatmap"])
+    out.print("\n[bold]due per day[/], next 30 days (overdue counted today)")
+    _bars(report["forecast"])
+    if report["weakest"]:
+        weak = Table("card", "topic", "EF", "lapses", "interval", "due", "question", box=None, header_style="bold")
+        for card in report["weakest"]:
+            weak.add_row(card["id"], card["topic"], f"{card['ef']:.2f}", str(card["lapses"]), f"{card['interval']} d",
+                         card["due"], card["text"])
+        out.print("\n[bold]weakest cards[/] (lowest EF, most lapses)")
+        out.print(weak)
+
+
+HEAT = " ░▒▓█"   # no reviews, then four steps up to the busiest day
+
+
+def _heatmap(days: list[dict]) -> None:
+    """Weeks as columns (Monday on top), one character a day, darker for more reviews."""
+    from datetime import date
+
+    first = date.fromisoformat(days[0]["day"])
+    busiest = max(d["reviews"] for d in days) or 1
+    columns = (first.weekday() + len(days) + 6) // 7
+    grid = [[" "] * columns for _ in range(7)]
+    for i, d in enumerate(days):
+        slot = first.weekday() + i
+        level = 0 if d["reviews"] == 0 else 1 + min(3, (d["reviews"] * 4 - 1) // busiest)
+        grid[slot % 7][slot // 7] = HEAT[level] if level else "·"
+    for name, row in zip(("Mon", "", "Wed", "", "Fri", "", "Sun"), grid):
+        out.print(f"  {name:<3} [green]{' '.join(row)}[/]")
+    out.print(f"      [dim]{days[0]['day']} … {days[-1]['day']} · · none, {HEAT[1]}-{HEAT[4]} up to {busiest} a day[/]")
+
+
+def _bars(days: list[dict], height: int = 6) -> None:
+    """A vertical bar per day, two columns wide, eighth blocks for the tops."""
+    blocks = " ▁▂▃▄▅▆▇█"
+    top = max(d["due"] for d in days)
+    if top == 0:
+        out.print("  nothing due in the next 30 days")
+        return
+    for row in range(height, 0, -1):
+        cells = []
+        for d in days:
+            eighths = max(1 if d["due"] else 0, round(d["due"] * height * 8 / top)) - (row - 1) * 8
+            cells.append(blocks[max(0, min(8, eighths))] * 2)
+        label = str(top) if row == height else ""
+        out.print(f"  {label:>5} [cyan]{''.join(cells)}[/]")
+    ticks = "".join(f"{d['day'][5:]:<14}" for d in days[::7])
+    out.print(f"        [dim]{ticks}[/]")
 
 
 # ---------------------------------------------------------------- code cards
@@ -287,4 +350,122 @@ def doctor(rows: list[tuple[str, bool, str]]) -> None:
     table = Table("check", "", "details", box=None, header_style="bold")
     for name, ok, details in rows:
         table.add_row(name, "[green]ok[/]" if ok else "[red]problem[/]", details)
+    out.print(table)
+
+
+# ---------------------------------------------------------------- mock exams
+
+
+class ExamTerminal(Terminal):
+    """The mock exam's screen: a question with the time left, the review list, help."""
+
+    def exam_intro(self, paper) -> None:
+        form = paper.form
+        out.print()
+        out.rule(f"{form.name} mock exam", style="cyan")
+        short = len(paper.questions) < paper.asked_for
+        out.print(f"{len(paper.questions)} questions · {paper.minutes:g} minutes · scaled score "
+                  f"{form.min_score}-{form.max_score}, pass mark {form.pass_score}")
+        if short:
+            where = f"topic {paper.topic}" if paper.topic else "the decks"
+            out.print(f"[yellow]{paper.asked_for} questions were asked for; {where} has only "
+                      f"{len(paper.questions)} exam-type cards, so the exam uses them all[/]")
+        out.print("Answers can be changed until you submit. Type [bold]?[/] for the commands.")
+
+    def question(self, question, total: int, seconds_left: float, sheet) -> None:
+        from studycli.exam import DOMAIN_NAMES, clock_face
+
+        card = question.card
+        flag = " · [yellow]flagged[/]" if question.position in sheet.flagged else ""
+        out.print()
+        out.rule(f"question {question.position} of {total} · {clock_face(seconds_left)} left{flag}", style="cyan")
+        domain = f" · domain {card.domain}: {DOMAIN_NAMES.get(card.domain, '')}" if card.domain else ""
+        out.print(f"[dim]{card.topic}{domain}[/]")
+        if card.type != "numeric":
+            markdown(card.question)
+        question.posed.show(self)
+        typed = sheet.typed.get(question.position)
+        if typed is not None:
+            out.print(f"your answer: [bold]{typed}[/] (type another to change it)")
+
+    def sheet(self, questions, sheet) -> None:
+        from rich.table import Table
+
+        from studycli.session import card_headline
+
+        table = Table("#", "answer", "", "question", box=None, header_style="bold")
+        for q in questions:
+            typed = sheet.typed.get(q.position)
+            table.add_row(str(q.position), typed if typed is not None else "[red]-[/]",
+                          "[yellow]flagged[/]" if q.position in sheet.flagged else "", card_headline(q.card))
+        out.print()
+        out.rule("review", style="cyan")
+        out.print(table)
+        unanswered = len(questions) - len(sheet.typed)
+        out.print(f"{len(sheet.typed)} answered, {unanswered} unanswered, {len(sheet.flagged)} flagged · "
+                  "g N to go to a question, s to submit")
+
+    def exam_help(self, commands) -> None:
+        for keys, meaning in commands:
+            out.print(f"  [bold]{keys:<12}[/] {meaning}")
+
+
+def exam_result(result) -> None:
+    """Score, pass or fail, per-topic and per-domain breakdowns, and every missed question."""
+    from rich.table import Table
+
+    from studycli.exam import DOMAIN_NAMES
+
+    form = result.paper.form
+    verdict = "[bold green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
+    ended = {"time": "time ran out", "end of input": "input ended", "submitted": "submitted"}[result.ended_by]
+    minutes, seconds = divmod(int(result.seconds_used), 60)
+    out.print()
+    out.rule("result", style="cyan")
+    out.print(f"score [bold]{result.scaled_score}[/] of {form.max_score} · {verdict} (pass mark {form.pass_score})")
+    out.print(f"{result.correct} of {result.total} right, {result.answered} answered · {ended} after "
+              f"{minutes}m {seconds:02d}s")
+    out.print(f"[dim]scaled linearly: {form.min_score} + {form.max_score - form.min_score} × right / questions; "
+              "an unanswered question counts as wrong[/]")
+    for title, key, name in (("topic", lambda q: q.card.topic, str),
+                             ("domain", lambda q: q.card.domain, lambda d: f"{d}: {DOMAIN_NAMES[d]}" if d else "none")):
+        table = Table(title, "right", "questions", "", box=None, header_style="bold")
+        for group, counts in result.breakdown(key).items():
+            share = counts["correct"] / counts["questions"]
+            table.add_row(name(group), str(counts["correct"]), str(counts["questions"]), f"{share:.0%}")
+        out.print(table)
+    missed = [g for g in result.graded if not g.correct]
+    wrong = sum(g.typed is not None for g in missed)
+    if missed:
+        out.rule(f"missed: {wrong} wrong (due again today), {len(missed) - wrong} unanswered", style="red")
+    for g in missed:
+        q = g.question
+        status = "wrong" if g.typed is not None else "unanswered"
+        out.print(f"\n[bold]{q.position}.[/] {q.card.id} · {q.card.topic} · {status}")
+        if q.card.type != "numeric":
+            markdown(q.card.question)
+        q.posed.show(ExamTerminal())
+        out.print(f"your answer: {g.typed if g.typed is not None else '(none)'}")
+        out.print("right answer:")
+        for line in q.posed.right:
+            out.print(f"  {line}", soft_wrap=True)
+        if q.card.explanation:
+            markdown(q.card.explanation)
+
+
+def exam_history(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        return emit_json(rows)
+    if not rows:
+        note("No exams yet: study exam starts one.")
+        return
+    from rich.table import Table
+
+    table = Table("#", "day", "form", "topic", "score", "", "right", "answered", "time", "ended", box=None,
+                  header_style="bold")
+    for r in rows:
+        used = f"{int(r['seconds_used']) // 60}m of {r['minutes']:g}m"
+        table.add_row(str(r["id"]), r["day"], r["form"], r["topic"] or "all", str(r["scaled_score"]),
+                      "[green]pass[/]" if r["passed"] else "[red]fail[/]", f"{r['correct']}/{r['questions']}",
+                      str(r["answered"]), used, r["ended_by"])
     out.print(table)
