@@ -55,6 +55,7 @@ def clean_play(markdown: str) -> str:
         if in_direction:
             in_direction = not line.endswith(("_", "*"))
             continue
+        line = BRACKETED.sub("", line).strip()  # an aside at the start must not look like a direction
         if not line or line.startswith("#"):
             continue
         if _is_direction_start(line):
@@ -132,7 +133,7 @@ def clean_notes(markdown: str) -> str:
             line = " - ".join(cell.strip() for cell in line.strip("|").split("|"))
         line = re.sub(r"\[\[(?:[^\]#|]*#)?([^\]|]+)\]\]", lambda m: m[1].replace("-", " "), line)
         line = re.sub(r"^#+\s*", "", line).replace("**", "").replace("`", "")
-        line = line.replace("\u2192", "->").replace("\u2193", "v").replace("\u00d7", "x").replace("\u221a", "sqrt")
+        line = line.replace("\u2192", "->").replace("\u2193", "v").replace("\u00d7", "x").replace("\u221a", "sqrt ")
         for char, ascii_text in ASCII_FOR.items():
             line = line.replace(char, ascii_text)
         line = "".join(c for c in line if c.isascii())
