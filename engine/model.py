@@ -190,21 +190,28 @@ class GPT:
     @classmethod
     def from_pretrained(cls, directory) -> GPT:
         """The model stored in a Hugging Face GPT-2 checkpoint directory (config.json + model.safetensors)."""
-        from safetensors.numpy import load_file
+        from safetensors import safe_open
 
         directory = Path(directory)
         for name in (CONFIG_FILE, WEIGHTS_FILE):
             if not (directory / name).is_file():
                 raise ValueError(f"{directory / name} not found: a GPT-2 checkpoint needs {CONFIG_FILE} and {WEIGHTS_FILE}")
         config = GPTConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text()))
+        path = directory / WEIGHTS_FILE
         try:
-            tensors = load_file(directory / WEIGHTS_FILE)
-        except TypeError as e:  # e.g. bfloat16, which NumPy cannot hold
-            raise ValueError(f"cannot read {directory / WEIGHTS_FILE} with NumPy: {e}") from e
+            with safe_open(path, framework="np") as f:
+                names = [name for name in f.keys() if name not in IGNORED_KEYS and not name.endswith(IGNORED_SUFFIXES)]
+        except Exception as e:  # safetensors raises its own error type for a damaged file
+            raise ValueError(f"{path} is not a readable safetensors file: {e}") from e
         params = {}
-        for name, array in tensors.items():
-            if name in IGNORED_KEYS or name.endswith(IGNORED_SUFFIXES):
-                continue
+        for name in names:
+            # One tensor per opening: the file is memory-mapped while open, and reading it all through
+            # one mapping would hold the whole file in memory next to the copies (twice the size).
+            with safe_open(path, framework="np") as f:
+                try:
+                    array = f.get_tensor(name)
+                except TypeError as e:  # e.g. bfloat16, which NumPy cannot hold
+                    raise ValueError(f"cannot read {name} from {path} with NumPy: {e}") from e
             if not name.startswith("transformer."):  # saved from GPT2Model, as the original gpt2 checkpoint
                 name = "transformer." + name
             params[name] = array

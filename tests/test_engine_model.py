@@ -276,3 +276,18 @@ def test_load_reports_a_bad_checkpoint(model, tmp_path):
     write_checkpoint(tmp_path, {**TINY.to_dict(), "n_embd": 24}, dict(model.params))
     with pytest.raises(ValueError, match="shape"):
         GPT.from_pretrained(tmp_path)
+
+
+def test_load_reports_unreadable_weights(model, tmp_path):
+    import struct
+
+    model.save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match="safetensors"):
+        GPT.from_pretrained(tmp_path)
+    # bfloat16 has no NumPy dtype
+    header = json.dumps({"transformer.wte.weight": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}).encode()
+    header += b" " * (-len(header) % 8)
+    (tmp_path / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+    with pytest.raises(ValueError, match="NumPy"):
+        GPT.from_pretrained(tmp_path)
