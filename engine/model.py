@@ -183,8 +183,8 @@ class GPT:
             elif name.endswith(".bias"):
                 params[name] = np.zeros(shape, dtype=np.float32)
             else:
-                std = proj_std if name.endswith("c_proj.weight") else INIT_STD
-                params[name] = rng.standard_normal(shape, dtype=np.float32) * std
+                params[name] = rng.standard_normal(shape, dtype=np.float32)
+                params[name] *= proj_std if name.endswith("c_proj.weight") else INIT_STD
         return cls(config, params)
 
     @classmethod
