@@ -10,7 +10,8 @@ interleaved rounds (NumPy, then PyTorch, round after round) and prints the media
 - forward: logits for 256 tokens;
 - greedy generation of 64 new tokens after a 32-token prompt, with the KV cache
   (engine.sampling.generate; transformers' generate) and without it (the whole sequence
-  recomputed for every token: nanoGPT's loop; generate(use_cache=False));
+  recomputed for every token, as nanoGPT's loop does; generate(use_cache=False)). Without the
+  cache both compute the logits of the last position only, as transformers' generate does;
 - peak RSS of each worker process.
 
 Needs the `reference` extra (torch, transformers) for the PyTorch column.
@@ -52,6 +53,7 @@ def peak_rss_mb() -> float:
 def numpy_worker(checkpoint, threads):
     import numpy as np
 
+    from engine.layers import logits_from_hidden
     from engine.model import GPT
     from engine.sampling import generate
 
@@ -60,10 +62,11 @@ def numpy_worker(checkpoint, threads):
     ids = rng.integers(0, model.config.vocab_size, FORWARD_TOKENS)
     prompt = ids[:PROMPT_TOKENS]
 
-    def uncached():  # every step runs the whole sequence again
+    def uncached():  # nanoGPT's loop: the whole sequence again for every token, logits of the last only
         tokens = list(prompt)
         for _ in range(NEW_TOKENS):
-            tokens.append(int(np.argmax(model(np.array(tokens))[-1])))
+            h = model.hidden(np.array(tokens)[None])[0, -1]  # [C]
+            tokens.append(int(np.argmax(logits_from_hidden(h, model.params["transformer.wte.weight"]))))
         return tokens[PROMPT_TOKENS:]
 
     return {

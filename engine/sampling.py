@@ -52,7 +52,7 @@ def top_p_filter(logits, p):  # [..., V] -> [..., V]
     probs = softmax(np.take_along_axis(logits, order, axis=-1))  # [..., V] ascending
     # summed in float64 (as PyTorch does), so rounding does not pile up over a large vocabulary
     tail_mass = np.cumsum(probs, axis=-1, dtype=np.float64).astype(probs.dtype)  # [..., V]
-    drop_sorted = tail_mass <= 1.0 - p
+    drop_sorted = tail_mass <= 1.0 - float(p)  # a Python float: compared in the logits' precision, as PyTorch does
     drop_sorted[..., -1] = False  # at least one token always survives
     drop = np.empty_like(drop_sorted)
     np.put_along_axis(drop, order, drop_sorted, axis=-1)  # back to vocabulary order
