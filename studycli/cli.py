@@ -199,6 +199,39 @@ def doctor() -> None:
     ui.doctor(checkup.report(Where.db, Where.content))
 
 
+@app.command("export")
+def export_(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="Where to write (- for standard output).")],
+    anki: Annotated[bool, typer.Option("--anki", help="Write the deck as an Anki package (.apkg) instead.")] = False,
+    topic: Annotated[Optional[str], typer.Option(help="With --anki: only this topic.")] = None,
+) -> None:
+    """Save all progress (states, review log, code submissions, exams) to a JSON file, or the deck for Anki.
+
+    Example: study export progress.json; study export --anki deck.apkg
+    """
+    from studycli import session, transfer, ui
+
+    store, all_cards = session.open_study(Where.db, Where.content)
+    if anki:
+        return ui.note(f"wrote {transfer.export_anki(all_cards, file, topic=topic)} notes to {file}")
+    ui.transferred("wrote", file, transfer.export_progress(store, file))
+
+
+@app.command("import")
+def import_(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A file from study export (- for standard input).")],
+    replace: Annotated[bool, typer.Option("--replace", help="Replace the progress this database holds.")] = False,
+) -> None:
+    """Load progress saved by study export, all of it or none of it.
+
+    Example: study --db new.db import progress.json
+    """
+    from studycli import session, transfer, ui
+
+    store, _ = session.open_study(Where.db, Where.content)
+    ui.transferred("imported", file, transfer.import_progress(store, file, replace=replace))
+
+
 @app.command()
 def lint(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Deck files or folders (default: every deck).")] = None,

@@ -281,7 +281,7 @@ def _heatmap(days: list[dict]) -> None:
         grid[slot % 7][slot // 7] = HEAT[level] if level else "·"
     for name, row in zip(("Mon", "", "Wed", "", "Fri", "", "Sun"), grid):
         out.print(f"  {name:<3} [green]{' '.join(row)}[/]")
-    out.print(f"      [dim]{days[0]['day']} … {days[-1]['day']} · · none, {HEAT[1]}-{HEAT[4]} up to {busiest} a day[/]")
+    out.print(f"      [dim]{days[0]['day']} to {days[-1]['day']} · \"·\" none, then {' '.join(HEAT[1:])} up to {busiest} a day[/]")
 
 
 def _bars(days: list[dict], height: int = 6) -> None:
@@ -469,3 +469,10 @@ def exam_history(rows: list[dict], as_json: bool) -> None:
                       "[green]pass[/]" if r["passed"] else "[red]fail[/]", f"{r['correct']}/{r['questions']}",
                       str(r["answered"]), used, r["ended_by"])
     out.print(table)
+
+
+def transferred(verb: str, file: str, counts: dict) -> None:
+    """One line on stderr: what an export or import moved."""
+    what = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items())
+    where = file if file != "-" else "standard output" if verb == "wrote" else "standard input"
+    note(f"{verb} {what} ({where})")
