@@ -249,6 +249,67 @@ def lint(
         raise typer.Exit(2)
 
 
+ModelOption = Annotated[Optional[Path], typer.Option(metavar="DIR", help="A GPT-2 checkpoint directory (default: the shipped Shakespeare model).")]
+
+
+@app.command()
+def generate(
+    prompt: Annotated[str, typer.Argument(help="The text to continue.")] = "",
+    temperature: Annotated[float, typer.Option(help="0 is greedy; below 1 sharper, above 1 flatter.")] = 0.8,
+    top_k: Annotated[int, typer.Option(help="Keep only the k most likely tokens (0: off).")] = 0,
+    top_p: Annotated[float, typer.Option(help="Keep the fewest tokens holding this much probability (1: off).")] = 1.0,
+    seed: Annotated[Optional[int], typer.Option(help="Same seed, same text.")] = None,
+    max_tokens: Annotated[int, typer.Option(help="How many tokens to write.")] = 300,
+    model: ModelOption = None,
+) -> None:
+    """Stream text from a small GPT that engine/ trained on Shakespeare (or any GPT-2 checkpoint).
+
+    Example: study generate "ROMEO:" --temperature 0.5 --seed 1
+    """
+    from studycli import demo
+
+    gpt, tokenizer = demo.load(model)
+    pieces = demo.stream(gpt, tokenizer, prompt, max_tokens, temperature, top_k, top_p, seed)
+    typer.echo(prompt, nl=False)
+    for piece in pieces:
+        typer.echo(piece, nl=False)
+    typer.echo()
+
+
+@app.command()
+def finetune(
+    steps: Annotated[int, typer.Option(help="Training steps per mode.")] = 300,
+    mode: Annotated[Optional[list[str]], typer.Option(help="head, last_block or full (repeatable; default: all three).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for batches and samples.")] = 0,
+    model: ModelOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fine-tune the shipped model on the study notes three ways; compare held-out loss and samples.
+
+    Example: study finetune --steps 200 --mode head --mode full
+    """
+    import json
+
+    from studycli import demo
+
+    def progress(mode_name, step, train_loss, val_loss):
+        typer.echo(f"{mode_name} step {step}: train {train_loss:.3f}, held-out {val_loss:.3f}", err=True)
+
+    report = demo.finetune_report(model, steps=steps, seed=seed, modes=mode, on_eval=progress)
+    typer.echo(json.dumps(report, indent=2) if as_json else demo.render_finetune(report))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
+def train(ctx: typer.Context) -> None:
+    """Train a character-level GPT on Shakespeare with engine/ (needs: pip install 'studycli[train]').
+
+    Options as `python -m engine.train --help`. Example: study train --minutes 5 --out my-model
+    """
+    from engine import train as training
+
+    raise typer.Exit(training.main(ctx.args))
+
+
 def main(args: list[str] | None = None) -> None:
     """Entry point of `study` and `python -m studycli`: our errors become one line and an exit code."""
     try:

@@ -1,0 +1,161 @@
+"""The model studycli ships, put to work: load it, stream text from it, fine-tune it on the study notes.
+
+The shipped model is a character-level GPT that `engine.train` trained on Shakespeare (see
+engine/models/shakespeare-char/README.md); any GPT-2 checkpoint directory with its tokenizer
+files (vocab.json + merges.txt) works too. Plain functions returning plain data; the commands
+in `cli.py` only print what comes back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import engine
+from studycli.errors import UsageError
+
+SHIPPED_MODEL = Path(engine.__file__).parent / "models" / "shakespeare-char"
+FINETUNE_PROMPT = "Self-attention"
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def load(model_dir=None):
+    """(model, tokenizer) from a checkpoint directory, by default the shipped model."""
+    from engine.model import GPT
+    from engine.tokenizer import BPETokenizer, CharTokenizer
+
+    directory = Path(model_dir) if model_dir is not None else SHIPPED_MODEL
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: no such model directory")
+    try:
+        model = GPT.from_pretrained(directory)
+    except (ValueError, OSError) as e:
+        raise UsageError(str(e)) from None
+    if (directory / "vocab.json").is_file() and (directory / "merges.txt").is_file():
+        return model, BPETokenizer.from_dir(directory)
+    record = directory / "training.json"
+    is_char = record.is_file() and json.loads(record.read_text()).get("tokenizer") == "char"
+    if is_char or model.config.vocab_size == CharTokenizer().vocab_size:
+        return model, CharTokenizer()
+    raise UsageError(f"{directory}: no tokenizer (vocab.json + merges.txt) beside the model")
+
+
+def stream(model, tokenizer, prompt, max_tokens=200, temperature=0.8, top_k=0, top_p=1.0, seed=None):
+    """The text `model` writes after `prompt`, piece by piece as it is generated.
+
+    The same tokens as `engine.sampling.generate` with the same arguments (same seed, same
+    text): temperature, then top-k, then top-p, then a draw; temperature 0 is greedy.
+    """
+    from engine.sampling import generate
+
+    ids = tokenizer.encode(prompt) or tokenizer.encode("\n")
+    try:
+        generate(model, ids, 0, temperature, top_k, top_p)  # checks the arguments, generates nothing
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if max_tokens < 0:
+        raise UsageError(f"max tokens must be >= 0, got {max_tokens}")
+    return _pieces(model, tokenizer, ids, max_tokens, temperature, top_k, top_p, seed)
+
+
+def _pieces(model, tokenizer, ids, max_tokens, temperature, top_k, top_p, seed):
+    import numpy as np
+
+    from engine.sampling import apply_temperature, greedy, sample, top_k_filter, top_p_filter
+
+    rng = np.random.default_rng(seed)
+    window = model.config.n_positions
+    tokens, new, shown = list(ids), [], ""
+    feed, cache = tokens[-window:], model.new_cache()
+    while len(new) < max_tokens:
+        if cache.length + len(feed) > window:  # past the context: re-run the last window
+            feed, cache = tokens[-window:], model.new_cache()
+        logits = model(np.array(feed), cache)[-1]  # [V]
+        if temperature == 0:
+            token = int(greedy(logits))
+        else:
+            token = int(sample(top_p_filter(top_k_filter(apply_temperature(logits, temperature), top_k), top_p), rng))
+        tokens.append(token)
+        new.append(token)
+        feed = [token]
+        text = tokenizer.decode(new)
+        if not text.endswith("\ufffd") or len(new) == max_tokens:  # wait for the rest of a split character
+            yield text[len(shown):]
+            shown = text
+
+
+# ---------------------------------------------------------------------------------------------
+# fine-tuning demo
+
+
+def finetune_report(model_dir=None, steps=300, lr=1e-3, seed=0, modes=None, sample_chars=160, on_eval=None):
+    """Fine-tunes the model on the study notes in each mode; returns the curves, the best points and samples.
+
+    JSON-ready: {"modes": {mode: {"label", "curve": [[step, train, val]], "best": [step, val],
+    "sample"}}, "train_chars", "val_chars", "before": sample}.
+    """
+    from engine import corpus
+    from engine.finetune_demo import MODES, UntiedGPT, finetune, split_paragraphs
+    from engine.sampling import generate
+    from engine.train import encode
+
+    model, tokenizer = load(model_dir)
+    train_text, val_text = split_paragraphs(corpus.study_notes())
+    train_data, val_data = encode(train_text, tokenizer), encode(val_text, tokenizer)
+    if min(len(train_data), len(val_data)) <= model.config.n_positions:
+        raise UsageError("the notes are too short for this model's context")
+
+    def sample_of(m):
+        ids = generate(m, tokenizer.encode(FINETUNE_PROMPT), sample_chars, temperature=0.8, seed=seed)
+        return FINETUNE_PROMPT + tokenizer.decode(ids)
+
+    report = {"train_chars": len(train_data), "val_chars": len(val_data), "steps": steps, "lr": lr,
+              "before": sample_of(model), "modes": {}}
+    for mode in modes or MODES:
+        if mode not in MODES:
+            raise UsageError(f"unknown mode {mode!r}: choose from {', '.join(MODES)}")
+        callback = (lambda step, tr, va, mode=mode: on_eval(mode, step, tr, va)) if on_eval else None
+        params, curve = finetune(model.params, model.config, train_data, val_data, mode, steps=steps, lr=lr,
+                                 seed=seed, on_eval=callback)
+        best = min(curve, key=lambda point: point[2])
+        report["modes"][mode] = {
+            "label": MODES[mode],
+            "curve": [[step, round(tr, 4), round(va, 4)] for step, tr, va in curve],
+            "best": [best[0], round(best[2], 4)],
+            "sample": sample_of(UntiedGPT(model.config, params)),
+        }
+    return report
+
+
+def sparkline(values, low, high) -> str:
+    """One block character per value, its height between `low` and `high`."""
+    span = max(high - low, 1e-9)
+    return "".join(SPARK[min(len(SPARK) - 1, int((v - low) / span * len(SPARK)))] for v in values)
+
+
+def render_finetune(report) -> str:
+    """The report as text: held-out loss per mode at every evaluation, a sparkline, the best point and samples."""
+    modes = report["modes"]
+    steps = [point[0] for point in next(iter(modes.values()))["curve"]]
+    vals = [point[2] for m in modes.values() for point in m["curve"]]
+    lines = [f"Fine-tuning on the study notes ({report['train_chars']:,} characters; "
+             f"{report['val_chars']:,} held out), {report['steps']} steps at lr {report['lr']:g}.",
+             "Held-out loss (nats per character; lower is better):", ""]
+    lines.append(f"{'step':>6}  " + "  ".join(f"{m['label']:>17}" for m in modes.values()))
+    for i, step in enumerate(steps):
+        lines.append(f"{step:>6}  " + "  ".join(f"{m['curve'][i][2]:>17.3f}" for m in modes.values()))
+    lines.append("")
+    for m in modes.values():
+        curve = [point[2] for point in m["curve"]]
+        last = curve[-1]
+        note = "  (overfitting: held-out loss rising)" if last > m["best"][1] + 0.02 else ""
+        lines.append(f"{m['label']:>17}  {sparkline(curve, min(vals), max(vals))}  best {m['best'][1]:.3f} "
+                     f"at step {m['best'][0]}, last {last:.3f}, train {m['curve'][-1][1]:.3f}{note}")
+    lines += ["", "Samples (temperature 0.8):", "", "before fine-tuning:", indent(report["before"])]
+    for m in modes.values():
+        lines += [f"{m['label']}:", indent(m["sample"])]
+    return "\n".join(lines)
+
+
+def indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines()) + "\n"
