@@ -308,7 +308,7 @@ _ALL = [
         On a tie, take the lowest index.
         """,
         """
-        >>> greedy_next(np.array([0.1, 2.5, -1.0, 2.5]))
+        >>> print(greedy_next(np.array([0.1, 2.5, -1.0, 2.5])))   # a tie: the lowest index
         1
         >>> greedy_next(np.array([[0.0, 1.0], [3.0, 2.0]]))
         array([1, 0])

@@ -108,7 +108,7 @@ def allclose(expected: np.ndarray, got: np.ndarray, rtol: float, atol: float) ->
     elif (np.isinf(g) != np.isinf(e)).any():
         message = "infinities where the expected values are finite (or the other way round)"
     else:
-        message = f"{int(wrong.sum())} of {wrong.size} values differ by more than the tolerance"
+        message = "the value differs" if wrong.size == 1 else f"{int(wrong.sum())} of {wrong.size} values differ by more than the tolerance"
     return _report(wrong, expected, got, error, message)
 
 
@@ -121,6 +121,8 @@ def _report(wrong, expected, got, error, message) -> Comparison:
     else:
         flat = int(np.argmax(np.where(wrong, error, -1.0)))
         max_error = float(error.flat[flat])
+        if not math.isfinite(max_error):  # a NaN or an infinity where a number was expected
+            max_error = None
     where = [int(i) for i in np.unravel_index(flat, wrong.shape)] if wrong.ndim else []
     return Comparison(
         False,

@@ -3,14 +3,14 @@
 Run as a script (`python -I -B harness.py WORKDIR GO_FD`), never imported by the CLI: it uses the
 standard library and NumPy only, and reads what the parent wrote in WORKDIR:
 
-    job.json     the learner's file, the function name, the deadline, the limits
+    job.json     the learner's file(s), the function name, the deadline, the limits
     cases.json   one entry per case: how to call the function (arrays named in inputs.npz)
     inputs.npz   the case inputs (never the expected values)
 
 It writes back, also in WORKDIR:
 
     events.jsonl  one JSON object a line: imported, case started / done / raised, finished
-    out_<i>_<j>.npy  output j of the function for case i (plain arrays, never pickles)
+    out_<k>_<i>_<j>.npy  output j of file k's function on case i (plain arrays, never pickles)
     exit.json     how the worker process ended (written by the first process, see `main`)
     fault.txt     Python's own report of a crash (faulthandler)
 
@@ -109,7 +109,7 @@ def worker(job, go_fd):
     faulthandler.enable(file=open("fault.txt", "w"), all_threads=False)  # noqa: SIM115 - kept open until death
     events = Events()
     for stream in (sys.stdout, sys.stderr):
-        stream.reconfigure(line_buffering=True, errors="backslashreplace")
+        stream.reconfigure(errors="backslashreplace")  # block-buffered: flushed around every case
     import numpy as np
 
     if job.get("engine_root"):
@@ -121,11 +121,6 @@ def worker(job, go_fd):
 
     signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0.001))
-
-    path, name = job["path"], job["function"]
-    fn = import_learner(path, name, events)
-    if fn is None:
-        finish(events)
     try:
         go = os.read(go_fd, 16)
     except Deadline:
@@ -138,26 +133,37 @@ def worker(job, go_fd):
     arrays = {key: inputs[key] for key in inputs.files}
     with open("cases.json") as f:
         cases = json.load(f)
-    for i, case in enumerate(cases):
-        start = output_offset()
-        events.emit("start", i=i, out=start)
+    for k, path in enumerate(job["paths"]):  # several files share a child only when the caller asks
+        if not grade_file(k, path, job, cases, arrays, events, np):
+            break
+    finish(events)
+
+
+def grade_file(k, path, job, cases, arrays, events, np):
+    """Imports file k and runs every case on its function; False when time is up."""
+    name, deadline = job["function"], job["deadline"]
+    events.emit("file", f=k, out=output_offset())
+    fn = import_learner(k, path, name, events)
+    for i, case in enumerate(cases if fn is not None else []):
+        events.emit("start", f=k, i=i, out=output_offset())
         t0 = time.perf_counter()
         try:
             result = run_case(fn, name, case, arrays)
-            saved = save_result(i, result, job["n_outputs"], np)
+            saved = save_result(k, i, result, job["n_outputs"], np)
         except Deadline:
-            events.emit("raised", i=i, kind="timeout", out=output_offset())
-            break
+            events.emit("raised", f=k, i=i, kind="timeout", out=output_offset())
+            return False
         except BaseException as exc:  # noqa: BLE001 - the learner's code may raise anything
             ms = (time.perf_counter() - t0) * 1000
-            events.emit("raised", i=i, ms=ms, out=output_offset(), **describe(exc, path))
+            events.emit("raised", f=k, i=i, ms=ms, out=output_offset(), **describe(exc, path))
         else:
             ms = (time.perf_counter() - t0) * 1000
-            events.emit("done", i=i, ms=ms, out=output_offset(), returned=saved)
+            events.emit("done", f=k, i=i, ms=ms, out=output_offset(), returned=saved)
         if time.monotonic() > deadline:  # a long C call is not interrupted by the alarm
-            events.emit("timeout", phase="case", i=i)
-            break
-    finish(events)
+            events.emit("raised", f=k, i=i, kind="timeout", out=output_offset())
+            return False
+    events.emit("file_end", f=k, out=output_offset())
+    return True
 
 
 def finish(events):
@@ -167,36 +173,39 @@ def finish(events):
     os._exit(0)  # skip atexit handlers and any threads the learner started
 
 
-def import_learner(path, name, events):
-    """The learner's function, or None after reporting why it could not be had."""
+def import_learner(k, path, name, events):
+    """The learner's function from file k, or None after reporting why it could not be had."""
     import importlib.util
 
     stem = os.path.splitext(os.path.basename(path))[0]
-    module_name = stem if stem.isidentifier() and stem not in sys.modules else "answer"
+    module_name = stem if stem.isidentifier() and stem not in sys.modules else f"answer_{k}"
     try:
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
     except Deadline:
-        events.emit("import_failed", kind="timeout")
+        events.emit("import_failed", f=k, kind="timeout")
         return None
     except BaseException as exc:  # noqa: BLE001
-        events.emit("import_failed", out=output_offset(), **describe(exc, path))
+        events.emit("import_failed", f=k, out=output_offset(), **describe(exc, path))
         return None
     fn = getattr(module, name, None)
     if fn is None:
-        found = sorted(k for k, v in vars(module).items() if callable(v) and not k.startswith("_") and getattr(v, "__module__", None) == module_name)
-        events.emit("import_failed", kind="missing", found=found)
+        found = sorted(
+            key for key, value in vars(module).items()
+            if callable(value) and not key.startswith("_") and getattr(value, "__module__", None) == module_name
+        )  # fmt: skip
+        events.emit("import_failed", f=k, kind="missing", found=found)
         return None
     if not callable(fn):
-        events.emit("import_failed", kind="not_callable", type=type(fn).__name__)
+        events.emit("import_failed", f=k, kind="not_callable", type=type(fn).__name__)
         return None
     origin = getattr(fn, "__module__", None) or ""
     if origin == "engine" or origin.startswith("engine."):
-        events.emit("import_failed", kind="engine", origin=origin)
+        events.emit("import_failed", f=k, kind="engine", origin=origin)
         return None
-    events.emit("imported", out=output_offset())
+    events.emit("imported", f=k, out=output_offset())
     return fn
 
 
@@ -221,8 +230,8 @@ def run_case(fn, name, case, arrays):
     return INTEGRATIONS[case["integration"]](fn, name, *args, **kwargs)
 
 
-def save_result(i, result, n_outputs, np):
-    """Writes out_<i>.npz; returns a short description of what the function returned."""
+def save_result(k, i, result, n_outputs, np):
+    """Writes out_<k>_<i>_<j>.npy for each output j; returns a short description of what came back."""
     if n_outputs == 1:
         items = [result]
     else:
@@ -239,10 +248,10 @@ def save_result(i, result, n_outputs, np):
             raise BadReturn(f"returned {describe_value(item)}, not an array of numbers")
         arrays.append(a)
     for j, a in enumerate(arrays):
-        tmp = f".out_{i}_{j}.tmp"
+        tmp = f".out_{k}_{i}_{j}.tmp"
         with open(tmp, "wb") as f:
             np.save(f, a, allow_pickle=False)
-        os.replace(tmp, f"out_{i}_{j}.npy")
+        os.replace(tmp, f"out_{k}_{i}_{j}.npy")
     return ", ".join(describe_value(item) for item in items)
 
 
@@ -286,6 +295,10 @@ def describe(exc, path):
         kind = "exception"
     if isinstance(exc, SystemExit):
         message = f"SystemExit: {exc.code!r}"
+    elif isinstance(exc, BadReturn):
+        message = str(exc)
+    elif isinstance(exc, SyntaxError):
+        message = f"line {exc.lineno}: {exc.msg}"
     else:
         message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return {"kind": kind, "type": type(exc).__name__, "message": message[-2000:], "traceback": own_frames(exc, path)}
@@ -306,7 +319,7 @@ def own_frames(exc, path):
 
 
 def patch_engine(name, fn):
-    """Replaces the engine's function `name` (or the one it stands for) by `fn` everywhere."""
+    """Puts `fn` in place of the engine's function `name` everywhere; returns how to undo it."""
     import engine.layers
     import engine.model
     import engine.sampling
@@ -314,41 +327,53 @@ def patch_engine(name, fn):
     target = ENGINE_NAMES.get(name, name)
     modules = (engine.layers, engine.model, engine.sampling)
     original = next(getattr(m, target) for m in modules if hasattr(m, target))
-    for module in modules:
-        if getattr(module, target, None) is original:
-            setattr(module, target, fn)
+    patched = [m for m in modules if getattr(m, target, None) is original]
+    for module in patched:
+        setattr(module, target, fn)
+    return lambda: [setattr(module, target, original) for module in patched]
 
 
 ENGINE_NAMES = {"greedy_next": "greedy"}  # learner's name -> engine's name, where they differ
 
 
-def gpt_logits(fn, name, config, params, ids, split=0):
-    """Logits of a small GPT whose `name` is `fn` (None: the engine's own); with `split`, the ids are
-    fed in two pieces through a KV cache."""
-    if fn is not None:
-        patch_engine(name, fn)
+def with_learner(procedure):
+    """An integration procedure run with the engine's function replaced by the learner's (if given)."""
+
+    def run(fn, name, *args, **kwargs):
+        undo = patch_engine(name, fn) if fn is not None else None
+        try:
+            return procedure(*args, **kwargs)
+        finally:
+            if undo is not None:
+                undo()
+
+    run.__doc__ = procedure.__doc__
+    return run
+
+
+@with_learner
+def gpt_logits(config, params, ids, split=0):
+    """Logits of a small GPT; with `split`, the ids are fed in two pieces through a KV cache."""
     from engine.model import GPT, GPTConfig
 
     model = GPT(GPTConfig(**config), params)
     if not split:
         return model(ids)
     cache = model.new_cache(batch_size=1)
-    first = model(ids[:split], cache)
-    second = model(ids[split:], cache)
+    first = model(ids[:split], cache)  # [split, V]
+    second = model(ids[split:], cache)  # [T - split, V]
     import numpy as np
 
     return np.concatenate([first, second], axis=0)
 
 
-def gpt_generate(fn, name, config, params, prompt, options):
-    """Tokens generated by a small GPT whose sampling step `name` is `fn` (None: the engine's own)."""
-    if fn is not None:
-        patch_engine(name, fn)
+@with_learner
+def gpt_generate(config, params, prompt, options):
+    """The tokens a small GPT generates after `prompt`."""
     from engine.model import GPT, GPTConfig
     from engine.sampling import generate
 
-    model = GPT(GPTConfig(**config), params)
-    return generate(model, prompt, **options)
+    return generate(GPT(GPTConfig(**config), params), prompt, **options)
 
 
 INTEGRATIONS = {"gpt_logits": gpt_logits, "gpt_generate": gpt_generate}

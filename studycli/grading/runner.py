@@ -55,14 +55,25 @@ def grade(check_name: str, path, *, timeout_s: float = DEFAULT_TIMEOUT_S, seed: 
     Raises UnknownCheck or AnswerFileError (both UsageErrors) for bad arguments; anything the
     learner's code does ends up in the verdict.
     """
+    return grade_many(check_name, [path], timeout_s=timeout_s, seed=seed, isolation=isolation)[0]
+
+
+def grade_many(check_name: str, paths, *, timeout_s: float = DEFAULT_TIMEOUT_S, seed: int | None = None, isolation: str | None = None) -> list[Verdict]:
+    """Grades several files with the same cases in ONE child process, one verdict per file.
+
+    Cheaper than one `grade` per file (one start-up), but the files are not isolated from each
+    other: a file that crashes, hangs or floods the output spoils the verdicts of the files after
+    it. Meant for trusted files, such as several attempts of one learner, or tests.
+    `timeout_s` is per file.
+    """
     check = get_check(check_name)
-    answer = _answer_path(path)
+    answers = [_answer_path(p) for p in paths]
     started = time.monotonic()
     mode, prefix = _isolation(isolation)
     seed = secrets.randbelow(1 << 31) if seed is None else int(seed)
     workdir = tempfile.mkdtemp(prefix="studycli-grade-")
     dir_fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
-    child = _Child(workdir, dir_fd, check, answer, timeout_s, mode, prefix)
+    child = _Child(workdir, dir_fd, check, answers, timeout_s, mode, prefix)
     try:
         child.start()
         try:
@@ -76,23 +87,27 @@ def grade(check_name: str, path, *, timeout_s: float = DEFAULT_TIMEOUT_S, seed: 
             child.wait()
         finally:
             child.stop()
-        verdict = _judge(check, suite, cases, expected, child)
+        verdicts = [_judge(check, suite, cases, expected, child, k) for k in range(len(answers))]
     finally:
         os.close(dir_fd)
         shutil.rmtree(workdir, ignore_errors=True)
-    verdict.duration_ms = round((time.monotonic() - started) * 1000)
-    verdict.details.update(
-        sandbox=mode,
-        seed=seed,
-        timeout_s=timeout_s,
-        cpu_limit_s=child.cpu_seconds,
-        memory_limit_bytes=ADDRESS_SPACE_BYTES,
-        file_limit_bytes=FILE_SIZE_BYTES,
-    )
-    if mode == sandbox.PROCESS_GROUP:
-        verdict.details["sandbox_note"] = "no PID/network namespaces here: process-group fallback, not offline"
-        verdict.details["strays_killed"] = child.strays
-    return verdict
+    duration_ms = round((time.monotonic() - started) * 1000)
+    for verdict in verdicts:
+        verdict.duration_ms = duration_ms
+        verdict.details.update(
+            sandbox=mode,
+            seed=seed,
+            timeout_s=timeout_s,
+            cpu_limit_s=child.cpu_seconds,
+            memory_limit_bytes=ADDRESS_SPACE_BYTES,
+            file_limit_bytes=FILE_SIZE_BYTES,
+        )
+        if len(answers) > 1:
+            verdict.details["shared_child_with"] = len(answers) - 1
+        if mode == sandbox.PROCESS_GROUP:
+            verdict.details["sandbox_note"] = "no PID/network namespaces here: process-group fallback, not offline"
+            verdict.details["strays_killed"] = child.strays
+    return verdicts
 
 
 def _answer_path(path) -> Path:
@@ -127,9 +142,10 @@ def _engine_root() -> str:
 class _Child:
     """The grading child process: start, feed, wait for, kill, and read back."""
 
-    def __init__(self, workdir, dir_fd, check, answer, timeout_s, mode, prefix):
-        self.workdir, self.dir_fd, self.check, self.answer = workdir, dir_fd, check, answer
-        self.timeout_s, self.mode, self.prefix = float(timeout_s), mode, prefix
+    def __init__(self, workdir, dir_fd, check, answers, timeout_s, mode, prefix):
+        self.workdir, self.dir_fd, self.check, self.answers = workdir, dir_fd, check, answers
+        self.timeout_s = float(timeout_s) * len(answers)
+        self.mode, self.prefix = mode, prefix
         self.cpu_seconds = max(1, int(-(-self.timeout_s // 1)))  # ceil: RLIMIT_CPU counts whole seconds
         self.token = secrets.token_hex(8)
         self.proc = None
@@ -140,7 +156,7 @@ class _Child:
     def start(self):
         self.deadline = time.monotonic() + self.timeout_s
         job = {
-            "path": str(self.answer),
+            "paths": [str(a) for a in self.answers],
             "function": self.check.name,
             "n_outputs": self.check.n_outputs,
             "deadline": self.deadline,
@@ -313,13 +329,13 @@ class _Child:
         finally:
             os.close(fd)
 
-    def result(self, i: int, n_outputs: int) -> list:
-        """The arrays the learner's function returned for case i."""
+    def result(self, k: int, i: int, n_outputs: int) -> list:
+        """The arrays file k's function returned for case i."""
         import numpy as np
 
         got = []
         for j in range(n_outputs):
-            name = f"out_{i}_{j}.npy"
+            name = f"out_{k}_{i}_{j}.npy"
             try:
                 data = self.read(name, RESULT_CAP)
             except FileNotFoundError:
@@ -374,96 +390,125 @@ SIGNAL_NAMES = {
 }
 
 
-def _judge(check, suite, cases, expected, child: _Child) -> Verdict:
+def _judge(check, suite, cases, expected, child: _Child, k: int) -> Verdict:
+    """The verdict of file k from what the child left behind, the most serious problem first."""
     from studycli.grading.compare import preview
 
-    events = child.events()
-    ended = child.ended()
+    all_events = child.events()
+    events = [e for e in all_events if e.get("f") == k]
     by_case: dict[int, dict] = {}
     for event in events:
         i = event.get("i")
         if isinstance(i, int) and 0 <= i < len(cases):
             by_case.setdefault(i, {})[event["e"]] = event
+    file_events = {e["e"]: e for e in events if "i" not in e}
     results = [CaseResult(i, case.label, summarise(check, case), "not run") for i, case in enumerate(cases)]
-    started = [i for i in sorted(by_case) if "start" in by_case[i]]
-    running = next((i for i in started if not {"done", "raised"} & by_case[i].keys()), None)
-    where = "while importing your file" if not started else (f"in case {running + 1} ({cases[running].label})" if running is not None else "after the last case")
-    imported = any(e["e"] == "imported" for e in events)
-    import_failed = next((e for e in events if e["e"] == "import_failed"), None)
-    finished = any(e["e"] == "finished" for e in events)
-    output = child.output()
+    begin = file_events.get("file", {}).get("out", 0)
+    output = child.output(begin, file_events.get("file_end", {}).get("out"))
 
     def verdict(status, reason, **more):
         return Verdict(check.name, status, reason, results, output=output, **more)
 
-    # Fill in each case from its events, comparing the values that came back.
-    failures = []
-    unsafe = None
+    if "file" not in file_events:
+        if k > 0:
+            return verdict("error", "not graded: an earlier file in the same run stopped the grading process")
+        if any(e["e"] == "timeout" for e in all_events) or child.timed_out:
+            return verdict("timeout", "the grading process did not start in time (the machine is very busy?)")
+        return verdict("error", "the grading process ended before it could import your file")
+    completed = "file_end" in file_events or "import_failed" in file_events
+    imported = "imported" in file_events
+    import_failed = file_events.get("import_failed")
+
+    # Each case from its events, comparing the values that came back.
+    failures, last_started = [], None
     for i, case in enumerate(cases):
         ev, result = by_case.get(i, {}), results[i]
-        begin = ev.get("start", {}).get("out", 0)
+        if "start" in ev:
+            last_started = i
+        case_begin = ev.get("start", {}).get("out", 0)
         if "raised" in ev:
-            raised = ev["raised"]
-            result.status = {"timeout": "timeout", "memory": "memory"}.get(raised.get("kind"), "error")
-            result.message = _raised_message(check, raised)
-            result.traceback = str(raised.get("traceback", ""))
-            result.output = child.output(begin, raised.get("out"))
-            result.duration_ms = raised.get("ms")
+            _fill_raised(check, case, ev["raised"], result)
+            result.output = child.output(case_begin, ev["raised"].get("out"))
         elif "done" in ev:
-            done = ev["done"]
-            result.output = child.output(begin, done.get("out"))
-            result.duration_ms = done.get("ms")
+            result.output = child.output(case_begin, ev["done"].get("out"))
+            result.duration_ms = ev["done"].get("ms")
             try:
-                got = child.result(i, check.n_outputs)
+                got = child.result(k, i, check.n_outputs)
             except UnsafeResult as e:
-                result.status, result.message = "error", str(e)
-                unsafe = unsafe or str(e)
+                result.status, result.message = "error", f"a result could not be read safely: {e}"
                 continue
             _compare(suite, case, expected[i], got, result, preview)
             if result.status == "fail":
                 failures.append((case, expected[i], got))
-        elif i == running:
+        elif "start" in ev:  # started and never came back: the process died or was stopped here
             result.status = "timeout" if child.timed_out else "error"
-            result.output = child.output(begin)
+            result.message = "stopped by the time limit" if child.timed_out else "the process ended during this case"
+            result.output = child.output(case_begin)
 
+    stuck = next((r for r in results if r.status in ("timeout", "memory", "error") and r.message), None)
+    at = results[last_started] if stuck is None and last_started is not None else stuck
+    where = "while importing your file" if not imported else (f"in case {at.index + 1} ({at.label})" if at else "")
+    statuses = {r.status for r in results}
+    ended = {} if completed else child.ended()  # how the process ended concerns the file it ended in
     signal_number = ended.get("signal")
     cpu_exceeded = signal_number == signal.SIGXCPU or (signal_number == signal.SIGKILL and ended.get("cpu_s", 0) >= child.cpu_seconds)
-    kinds = {ev.get("raised", {}).get("kind") for ev in by_case.values()}
-    timeout_event = any(e["e"] == "timeout" for e in events)
-    oom_text = "OpenBLAS" in output and ("alloc" in output.lower() or "memory" in output.lower())
+    timed_out = child.timed_out and not completed
 
-    if child.timed_out or cpu_exceeded:
-        limit = f"the CPU limit of {child.cpu_seconds} s" if cpu_exceeded and not child.timed_out else f"the time limit of {child.timeout_s:g} s"
+    if timed_out or cpu_exceeded or (import_failed or {}).get("kind") == "timeout" or "timeout" in statuses:
+        limit = f"the CPU limit of {child.cpu_seconds} s" if cpu_exceeded and not timed_out else f"the time limit of {child.timeout_s:g} s"
         return verdict("timeout", f"stopped after {limit} {where}: an endless loop, or far too much work?")
-    if "memory" in kinds or (import_failed or {}).get("kind") == "memory" or oom_text:
+    oom_text = "OpenBLAS" in output and ("alloc" in output.lower() or "memory" in output.lower())
+    if "memory" in statuses or (import_failed or {}).get("kind") == "memory" or oom_text:
         return verdict("memory", f"ran out of memory ({ADDRESS_SPACE_BYTES >> 30} GiB allowed) {where}: is an array far larger than it needs to be?")
+    if (not completed and child.output_size() >= FILE_SIZE_BYTES) or any(r.message == OUTPUT_MESSAGE for r in results):
+        return verdict("error", f"your code printed more than {FILE_SIZE_BYTES >> 20} MiB {where}; print less (a print inside a loop?)")
     if import_failed:
         return _import_verdict(check, import_failed, verdict)
-    if child.output_size() >= FILE_SIZE_BYTES or "output" in kinds:
-        return verdict("error", f"your code printed more than {FILE_SIZE_BYTES >> 20} MiB {where}; print less (a print inside a loop?)")
     if signal_number is not None:
         name = SIGNAL_NAMES.get(signal_number, f"signal {signal_number}")
-        fault = _fault_frames(child, check)
-        return verdict("error", f"the process crashed with {name} {where}", traceback=fault)
-    if not finished:
-        if "exit" in ended and imported:
-            return verdict("error", f"your code ended the process (exit code {ended['exit']}, e.g. os._exit) {where}")
-        if "exit" in ended:
-            return verdict("error", f"your file ended the process (exit code {ended['exit']}) while being imported")
+        return verdict("error", f"the process crashed with {name} {where}", traceback=_fault_frames(child, k))
+    if not completed:
+        code = ended.get("exit")
+        if code is not None:
+            return verdict("error", f"your code ended the process (exit code {code}, os._exit?) {where}")
         return verdict("error", f"the grading process ended unexpectedly {where}")
-    if "timeout" in kinds or timeout_event:
-        return verdict("timeout", f"stopped after the time limit of {child.timeout_s:g} s {where}: an endless loop, or far too much work?")
-    raised = next((results[i] for i in sorted(by_case) if "raised" in by_case[i]), None)
-    if raised is not None:
-        return verdict("error", raised.message)
-    if unsafe:
-        return verdict("error", f"a result could not be read safely: {unsafe}")
-    if failures:
+    first = next((r for r in results if r.status != "pass"), None)
+    if first is None:
+        return verdict("pass", f"all {len(results)} cases pass")
+    if first.status == "fail":
         n_failed = sum(r.status == "fail" for r in results)
-        first = next(r for r in results if r.status == "fail")
-        reason = f"{n_failed} of {len(results)} cases wrong; first: case {first.index + 1} ({first.label}): {first.message}"
+        reason = f"{n_failed} of {len(results)} cases wrong; the first is case {first.index + 1} ({first.label}): {first.message}"
         return verdict("fail", reason, hint=suite.recognise(failures))
-    return verdict("pass", f"all {len(results)} cases pass")
+    return verdict("error", f"{first.message} in case {first.index + 1} ({first.label})")
+
+
+OUTPUT_MESSAGE = "printed more than the output limit"
+
+
+def _fill_raised(check, case, raised: dict, result: CaseResult):
+    """A case whose call raised: its status, one message line, and the learner's own frames."""
+    kind, message = raised.get("kind"), str(raised.get("message", "")).strip()
+    frames = str(raised.get("traceback", ""))
+    result.status = {"timeout": "timeout", "memory": "memory"}.get(kind, "error")
+    result.duration_ms = raised.get("ms")
+    if raised.get("type") == "NotImplementedError":
+        result.message = f"{check.name} is not written yet: it raises NotImplementedError"
+    elif kind == "exit":
+        result.message = f"your code called sys.exit ({message})"
+    elif kind == "bad_return":
+        result.message = f"{check.name} {message}"
+    elif kind == "timeout":
+        result.message = "stopped by the time limit"
+    elif kind == "output":
+        result.message = OUTPUT_MESSAGE
+    elif kind == "memory":
+        result.message = f"ran out of memory ({message})"
+    elif case.integration and not frames:
+        result.message = f"the model failed when it used your {check.name}: {message}"
+    else:
+        result.message = f"your code raised {message}"
+    if kind in ("exception", "memory", "exit") and frames:
+        result.traceback = (frames + message).strip()
 
 
 def _compare(suite, case, expected, got, result: CaseResult, preview):
@@ -490,23 +535,6 @@ def _finite(x):
     return x
 
 
-def _raised_message(check, raised: dict) -> str:
-    kind, message = raised.get("kind"), str(raised.get("message", "")).strip()
-    if raised.get("type") == "NotImplementedError":
-        return f"{check.name} is not written yet: it raises NotImplementedError"
-    if kind == "exit":
-        return f"your code called sys.exit ({message})"
-    if kind == "bad_return":
-        return f"{check.name} {message}"
-    if kind == "timeout":
-        return "stopped by the time limit"
-    if kind == "memory":
-        return f"ran out of memory: {message}"
-    if kind == "output":
-        return "printed more than the output limit"
-    return f"your code raised {message}"
-
-
 def _import_verdict(check, event: dict, verdict) -> Verdict:
     kind = event.get("kind")
     if kind == "timeout":
@@ -522,19 +550,19 @@ def _import_verdict(check, event: dict, verdict) -> Verdict:
     message = str(event.get("message", "")).strip()
     traceback = str(event.get("traceback", ""))
     if kind == "syntax":
-        return verdict("error", f"your file has a syntax error: {message.splitlines()[-1] if message else ''}", traceback=traceback or message)
+        return verdict("error", f"your file has a syntax error, {message}", traceback=traceback)
     if kind == "exit":
         return verdict("error", f"your file called sys.exit while being imported ({message})", traceback=traceback)
     return verdict("error", f"importing your file raised {message.splitlines()[-1] if message else 'an exception'}", traceback=traceback)
 
 
-def _fault_frames(child: _Child, check) -> str:
+def _fault_frames(child: _Child, k: int) -> str:
     """The learner's own lines from Python's crash report (faulthandler), if any."""
     try:
         text = child.read("fault.txt", 1 << 16).decode("utf-8", "replace")
     except (FileNotFoundError, UnsafeResult):
         return ""
-    path = str(child.answer)
+    path = str(child.answers[k])
     lines = [line.strip() for line in text.splitlines() if path in line]
     return "\n".join(lines[:10])
 

@@ -88,7 +88,7 @@ def kill_everything(proc: subprocess.Popen, mode: str, token: str) -> int:
 def kill_strays(token: str, rounds: int = 20) -> int:
     """Kills every process whose environment carries `token`; repeats until none is left."""
     marker = f"{TOKEN_VARIABLE}={token}".encode()
-    killed = 0
+    killed = set()
     for _ in range(rounds):
         found = [pid for pid in _pids() if _has_marker(pid, marker)]
         if not found:
@@ -96,11 +96,11 @@ def kill_strays(token: str, rounds: int = 20) -> int:
         for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
+                killed.add(pid)
             except (ProcessLookupError, PermissionError):
                 pass
         time.sleep(0.01)
-    return killed
+    return len(killed)
 
 
 def _pids() -> list[int]:

@@ -146,11 +146,13 @@ def gpt_case(rng, what: str, split: bool = False) -> Case:
 
 def generate_case(rng, what: str, **options) -> Case:
     """Your sampling step inside `generate`: the same seed must give the same tokens."""
+    params = gpt_params(rng)
+    params["transformer.wte.weight"] *= 2.0  # larger logits: a peaked distribution, where filters matter
     prompt = rng.integers(0, GPT_CONFIG["vocab_size"], size=4)
-    options = {"max_new_tokens": 10, "temperature": 1.0, "top_k": 0, "top_p": 1.0, "seed": int(rng.integers(1 << 30)), **options}
+    options = {"max_new_tokens": 12, "temperature": 1.0, "top_k": 0, "top_p": 1.0, "seed": int(rng.integers(1 << 30)), **options}
     shown = ", ".join(f"{k}={v}" for k, v in options.items() if k != "seed")
     summary = f"generate() on a small GPT-2 using your {what}: prompt {prompt.tolist()}, {shown}, seed {options['seed']}"
-    return Case("inside generate()", (dict(GPT_CONFIG), gpt_params(rng), prompt, options), integration="gpt_generate", summary=summary)
+    return Case("inside generate()", (dict(GPT_CONFIG), params, prompt, options), integration="gpt_generate", summary=summary)
 
 
 # softmax
@@ -447,11 +449,13 @@ def mha_cases(rng):
     ]
 
 
-def _mha_variant(x, w_qkv, b_qkv, w_out, b_out, n_head, *, causal=True, order=(0, 1, 2), heads=True, project=True):
+def _mha_variant(x, w_qkv, b_qkv, w_out, b_out, n_head, *, causal=True, order=(0, 1, 2), heads=True, project=True, scale_width=False):
     parts = np.split(x @ w_qkv + b_qkv, 3, axis=-1)
     q, k, v = (parts[i] for i in order)
     h = n_head if heads else 1
     q, k, v = (layers.split_heads(a, h) for a in (q, k, v))
+    if scale_width:  # scores divided by sqrt(C) instead of sqrt(C // n_head)
+        q = q * (math.sqrt(q.shape[-1]) / math.sqrt(x.shape[-1]))
     mask = layers.causal_mask(x.shape[-2]) if causal else None
     out = layers.merge_heads(layers.scaled_dot_product_attention(q, k, v, mask))
     return out @ w_out + b_out if project else out
@@ -470,6 +474,11 @@ MULTI_HEAD_ATTENTION = Suite(
             lambda *a: _mha_variant(*a, heads=False),
         ),
         Mistake("Finish with the output projection: merge_heads(...) @ w_out + b_out.", lambda *a: _mha_variant(*a, project=False)),
+        Mistake(
+            "Scale each head's scores by the square root of the head width, C // n_head (q.shape[-1] after "
+            "splitting), not of the model width C.",
+            lambda *a: _mha_variant(*a, scale_width=True),
+        ),
     ),
     rtol=1e-4,
     atol=1e-5,
@@ -497,6 +506,12 @@ def _positions_from(angles_for, n, d, layout="interleaved"):
     return pe.astype(F32)
 
 
+def _positions_per_column(n, d):
+    pos, col = np.arange(n, dtype=np.float64)[:, None], np.arange(d)
+    angles = pos / 10000.0 ** (col / d)
+    return np.where(col % 2 == 0, np.sin(angles), np.cos(angles)).astype(F32)
+
+
 def _angles(pos, i, d):
     return pos / 10000.0 ** (2 * i / d)
 
@@ -515,6 +530,11 @@ SINUSOIDAL_POSITIONS = Suite(
             "The exponent is 2i / d_model, where 2i is the even column index of the pair: both columns of a "
             "pair share one frequency.",
             lambda n, d: _positions_from(lambda pos, i, d: pos / 10000.0 ** (i / d), n, d),
+        ),
+        Mistake(
+            "The exponent is 2i / d_model for both columns of a pair: column 2i + 1 (a cosine) uses the same "
+            "frequency as column 2i, not (2i + 1) / d_model.",
+            _positions_per_column,
         ),
         Mistake("Positions count from 0: the first row is sin(0) = 0 and cos(0) = 1.", lambda n, d: _positions_from(lambda pos, i, d: _angles(pos + 1, i, d), n, d)),
     ),
@@ -653,7 +673,7 @@ FEED_FORWARD = Suite(
 # embed
 
 
-def _tables(rng, vocab=20, positions=16, d=8):
+def _tables(rng, vocab=20, positions=24, d=8):
     return randn(rng, vocab, d), randn(rng, positions, d, scale=0.5)
 
 
@@ -664,7 +684,7 @@ def embed_cases(rng):
         Case("a batch of 2 sequences", (rng.integers(0, 20, size=(2, 4)), wte, wpe)),
         Case("a single token", (np.array([7]), wte, wpe)),
         Case("a repeated token", (np.array([3, 3, 3]), wte, wpe)),
-        Case("int32 ids filling the context window", (rng.integers(0, 20, size=16).astype(np.int32), wte, wpe)),
+        Case("int32 ids filling the context window", (rng.integers(0, 20, size=24).astype(np.int32), wte, wpe)),
         gpt_case(rng, "embed"),
         gpt_case(rng, "embed", split=True),
     ]
@@ -673,7 +693,11 @@ def embed_cases(rng):
 def _embed_variant(ids, wte, wpe, how):
     ids = np.asarray(ids)
     t = ids.shape[-1]
-    return {"none": wte[ids], "ids": wte[ids] + wpe[ids], "from1": wte[ids] + wpe[1 : t + 1]}[how]
+    if how == "none":
+        return wte[ids]
+    if how == "ids":
+        return wte[ids] + wpe[ids]
+    return wte[ids] + wpe[1 : t + 1]
 
 
 EMBED = Suite(
@@ -878,7 +902,7 @@ def top_p_cases(rng):
         Case("ties: four equal logits", (np.zeros(4, F32), 0.4)),
         Case("-inf already present", (np.array([NEG_INF, math.log(0.6), math.log(0.3), math.log(0.1)], F32), 0.8)),
         Case("batch axes, p = 0.75", (batch, 0.75)),
-        generate_case(rng, "top_p_filter", top_p=0.8),
+        generate_case(rng, "top_p_filter", top_p=0.5),
     ]
 
 

@@ -1,0 +1,2 @@
+def apply_temperature(logits, temperature):
+    return logits / temperature

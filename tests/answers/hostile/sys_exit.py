@@ -1,0 +1,5 @@
+import sys
+
+
+def softmax(x, axis=-1):
+    sys.exit(3)

@@ -1,0 +1,2 @@
+def logits_from_hidden(h, wte):
+    return h @ wte.T

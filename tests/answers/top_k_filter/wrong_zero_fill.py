@@ -1,0 +1,9 @@
+"""Wrong: sets filtered logits to 0."""
+import numpy as np
+
+
+def top_k_filter(logits, k):
+    if k == 0 or k >= logits.shape[-1]:
+        return logits.copy()
+    kth = np.sort(logits, axis=-1)[..., -k, None]
+    return np.where(logits < kth, 0.0, logits)

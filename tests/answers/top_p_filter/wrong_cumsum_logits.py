@@ -1,0 +1,12 @@
+"""Wrong: accumulates the logits instead of probabilities."""
+import numpy as np
+
+
+def top_p_filter(logits, p):
+    order = np.argsort(-logits, axis=-1)
+    sorted_logits = np.take_along_axis(logits, order, axis=-1)
+    before = np.cumsum(sorted_logits, axis=-1) - sorted_logits
+    keep_sorted = before < p
+    keep = np.empty_like(keep_sorted)
+    np.put_along_axis(keep, order, keep_sorted, axis=-1)
+    return np.where(keep, logits, -np.inf)
