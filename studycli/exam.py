@@ -170,7 +170,7 @@ class Sheet:
 @dataclass
 class Sitting:
     sheet: Sheet
-    ended_by: str           # "submitted", "time" or "end of input"
+    ended_by: str           # "submitted", "time", "end of input" or "interrupted"
     seconds_used: float
 
 
@@ -182,7 +182,7 @@ HELP = [
     ("f", "flag or unflag this question for review"),
     ("x", "clear this question's answer"),
     ("r", "review list: answered, unanswered and flagged questions"),
-    ("s", "submit (end of input and the end of the time submit too)"),
+    ("s", "submit (so do q, Ctrl-C, end of input and the end of the time)"),
     ("?", "this help"),
 ]
 
@@ -244,6 +244,9 @@ def sit(paper: Paper, io, interrupt: bool = False) -> Sitting:
                 text = io.ask(f"{clock_face(left)} left · answer, or ? for help")
         except TimeUp:
             text = ""
+        except KeyboardInterrupt:          # Ctrl-C hands the paper in, as closing the exam would
+            ended_by = "interrupted"
+            break
         if time_left(deadline) <= 0:
             ended_by = "time"
             break

@@ -164,7 +164,7 @@ def pose_numeric(card: content.NumericCard, seed: str) -> Posed:
         show=lambda io: io.markdown(question),
         parse=answers.parse_number,
         grade=lambda given: answers.number_is_close(given, expected, tolerance),
-        right=[f"{expected:.6g} (within {tolerance:g})"],
+        right=[f"{expected:.6g}" + (f" (within {tolerance:g})" if tolerance else "")],
     )
 
 

@@ -418,7 +418,8 @@ def exam_result(result) -> None:
 
     form = result.paper.form
     verdict = "[bold green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
-    ended = {"time": "time ran out", "end of input": "input ended", "submitted": "submitted"}[result.ended_by]
+    ended = {"time": "time ran out", "end of input": "input ended", "submitted": "submitted",
+             "interrupted": "interrupted"}[result.ended_by]
     minutes, seconds = divmod(int(result.seconds_used), 60)
     out.print()
     out.rule("result", style="cyan")

@@ -272,3 +272,22 @@ def test_history_when_empty(run, exam_env):
     result = run("exam --history")
     assert result.exit_code == 0 and "No exams yet" in result.stderr
     assert json.loads(run("exam --history --json").stdout) == []
+
+
+def test_ctrl_c_hands_the_paper_in(exam_env):
+    store, cards = session.open_study()
+    paper = exam.set_paper(cards, questions=3, seed="4")
+    typed = iter([right_answer(paper.questions[0].card, paper.questions[0].seed)])
+
+    class Learner:
+        def ask(self, prompt):
+            try:
+                return next(typed)
+            except StopIteration:
+                raise KeyboardInterrupt from None
+
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+    result = exam.score(paper, exam.sit(paper, Learner()))
+    assert (result.ended_by, result.answered, result.correct, result.scaled_score) == ("interrupted", 1, 1, 400)
