@@ -82,10 +82,10 @@ LIMIT :limit"""
 
 
 def report(store: Store, cards, today: date) -> dict:
-    """The overview plus, per topic and in total: learning, mature, retention, average EF (of the
+    """The overview's numbers plus, per topic and in total: learning, mature, retention, average EF (of the
     cards reviewed at least once) and code checks passed; the streak, a 12-week heatmap, a 30-day
     forecast and the weakest cards."""
-    data = overview(store, cards, today)
+    reviews_today, reviews_total = store.review_counts(today)
     params = {"today": today.isoformat(), "mature": MATURE_DAYS,
               "since": (today - timedelta(days=RETENTION_DAYS)).isoformat(),
               "until": (today + timedelta(days=FORECAST_DAYS - 1)).isoformat(), "limit": WEAKEST}
@@ -122,7 +122,13 @@ def report(store: Store, cards, today: date) -> dict:
     totals["average_ef"] = _mean(sum(ef_sums.values()), totals["cards"] - totals["new"])
 
     return {
-        **data,
+        "today": today.isoformat(),
+        "cards": totals["cards"],
+        "new": totals["new"],
+        "due_today": totals["due_today"],
+        "reviews_today": reviews_today,
+        "reviews_total": reviews_total,
+        "by_topic": {topic: {key: t[key] for key in ("cards", "new", "due_today")} for topic, t in topics.items()},
         "topics": topics,
         "totals": totals,
         "streak": streak(days, today),

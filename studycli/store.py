@@ -123,6 +123,15 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX ix_exam_answers_card ON exam_answers (card_id)",
         ],
     ),
+    (
+        "covering indexes for study stats",
+        [
+            # Retention, the heatmap and the streak read only these columns of the review log...
+            "CREATE INDEX ix_reviews_day_mode_quality ON reviews (study_day, mode, quality, card_id)",
+            # ... and group them by the topic of active cards, without reading the cards' JSON.
+            "CREATE INDEX ix_cards_id_retired_topic ON cards (id, retired, topic)",
+        ],
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
