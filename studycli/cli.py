@@ -211,6 +211,10 @@ def export_(
     """
     from studycli import session, transfer, ui
 
+    if topic is not None and not anki:
+        from studycli.errors import UsageError
+
+        raise UsageError("--topic goes with --anki; the progress file always holds everything")
     store, all_cards = session.open_study(Where.db, Where.content)
     if anki:
         return ui.note(f"wrote {transfer.export_anki(all_cards, file, topic=topic)} notes to {file}")

@@ -46,6 +46,7 @@ class ExamForm:
 
 
 AIF_C01 = ExamForm()
+MAX_MINUTES = 24 * 60
 clock = time.monotonic      # seconds; tests replace it to run out of time at once
 
 
@@ -117,22 +118,21 @@ def numeric_available() -> bool:
 
 def set_paper(cards, *, questions: int | None = None, minutes: float | None = None, topic: str | None = None,
               seed: str | None = None, form: ExamForm = AIF_C01) -> Paper:
-    """A paper drawn from the exam-type cards (mcq, ordering, matching, numeric) of `cards`.
+    """A paper drawn from the exam-type cards (mcq, ordering, matching, numeric) of the catalog.
 
     Without `minutes`, the time is the form's time per question times the questions drawn,
     rounded up to whole minutes.
     """
     if questions is not None and questions < 1:
         raise UsageError(f"--questions must be 1 or more, not {questions}")
-    if minutes is not None and not minutes > 0:
-        raise UsageError(f"--minutes must be more than 0, not {minutes:g}")
+    if minutes is not None and not 0 < minutes <= MAX_MINUTES:
+        raise UsageError(f"--minutes must be more than 0 and at most {MAX_MINUTES}, not {minutes:g}")
     types = EXAM_TYPES if numeric_available() else tuple(t for t in EXAM_TYPES if t != "numeric")
-    candidates = [cid for cid in session.select_cards(cards, topic) if _type_of(cards, cid) in types]
+    candidates = [cid for cid in session.select_cards(cards, topic) if cards.type(cid) in types]
     if not candidates:
         where = f"topic {topic!r}" if topic else "the decks"
         raise UsageError(f"no exam questions ({', '.join(types)} cards) in {where}")
-    if hasattr(cards, "preload"):
-        cards.preload(candidates)
+    cards.preload(candidates)
     seed = seed if seed is not None else os.urandom(4).hex()
     wanted = questions if questions is not None else form.questions
     ids = draw({cid: cards[cid].domain for cid in candidates}, wanted, dict(form.domain_weights),
@@ -144,10 +144,6 @@ def set_paper(cards, *, questions: int | None = None, minutes: float | None = No
     if minutes is None:
         minutes = math.ceil(form.minutes * len(paper) / form.questions)
     return Paper(form, paper, minutes, seed, topic, wanted)
-
-
-def _type_of(cards, card_id: str) -> str:
-    return cards.type(card_id) if hasattr(cards, "type") else cards[card_id].type
 
 
 # ---------------------------------------------------------------- sitting it

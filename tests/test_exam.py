@@ -247,6 +247,8 @@ def test_f_flags_except_where_it_is_an_answer(exam_env):
     ("exam --questions 0", "--questions must be 1 or more"),
     ("exam --minutes 0", "--minutes must be more than 0"),
     ("exam --minutes -5", "--minutes must be more than 0"),
+    ("exam --minutes inf", "at most 1440"),
+    ("exam --minutes nan", "--minutes must be more than 0"),
     ("exam --topic nope", "no topic 'nope'"),
     ("exam --topic exam-none", "no exam questions"),
     ("exam --questions many", "Invalid value for '--questions'"),

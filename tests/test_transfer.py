@@ -177,6 +177,11 @@ def test_export_to_a_missing_folder_is_one_line(run, history, tmp_path):
     assert result.exit_code == 2 and "cannot write" in result.stderr and result.stderr.count("\n") == 1
     result = run(f"export {tmp_path}")
     assert result.exit_code == 2 and "is a folder" in result.stderr
+    result = run(f"export --topic basics {tmp_path / 'p.json'}")
+    assert result.exit_code == 2 and "--topic goes with --anki" in result.stderr
+    result = run(f"export --anki --topic nope {tmp_path / 'd.apkg'}")
+    assert result.exit_code == 2 and "no topic 'nope'" in result.stderr
+    assert not (tmp_path / "p.json").exists() and not (tmp_path / "d.apkg").exists()
 
 
 def test_a_failed_export_leaves_the_old_file_alone(run, history, tmp_path, monkeypatch):
