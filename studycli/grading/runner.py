@@ -508,7 +508,7 @@ def _fill_raised(check, case, raised: dict, result: CaseResult):
     else:
         result.message = f"your code raised {message}"
     if kind in ("exception", "memory", "exit") and frames:
-        result.traceback = (frames + message).strip()
+        result.traceback = (frames + message).rstrip()
 
 
 def _compare(suite, case, expected, got, result: CaseResult, preview):
