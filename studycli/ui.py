@@ -462,13 +462,13 @@ def exam_history(rows: list[dict], as_json: bool) -> None:
         return
     from rich.table import Table
 
-    table = Table("#", "day", "form", "topic", "score", "", "right", "answered", "time", "ended", box=None,
+    table = Table("#", "day", "score", "", "right", "answered", "minutes", "topic", "ended", box=None,
                   header_style="bold")
+    table.columns[1].no_wrap = True
     for r in rows:
-        used = f"{int(r['seconds_used']) // 60}m of {r['minutes']:g}m"
-        table.add_row(str(r["id"]), r["day"], r["form"], r["topic"] or "all", str(r["scaled_score"]),
-                      "[green]pass[/]" if r["passed"] else "[red]fail[/]", f"{r['correct']}/{r['questions']}",
-                      str(r["answered"]), used, r["ended_by"])
+        used = f"{r['seconds_used'] / 60:.0f}/{r['minutes']:.0f}"
+        table.add_row(str(r["id"]), r["day"], str(r["scaled_score"]), "[green]pass[/]" if r["passed"] else "[red]fail[/]",
+                      f"{r['correct']}/{r['questions']}", str(r["answered"]), used, r["topic"] or "all", r["ended_by"])
     out.print(table)
 
 
