@@ -368,7 +368,7 @@ class ExamTerminal(Terminal):
                   f"{form.min_score}-{form.max_score}, pass mark {form.pass_score}")
         if short:
             where = f"topic {paper.topic}" if paper.topic else "the decks"
-            out.print(f"[yellow]{paper.asked_for} questions were asked for; {where} has only "
+            out.print(f"[yellow]{paper.asked_for} questions were asked for, but {where} holds only "
                       f"{len(paper.questions)} exam-type cards, so the exam uses them all[/]")
         out.print("Answers can be changed until you submit. Type [bold]?[/] for the commands.")
 
