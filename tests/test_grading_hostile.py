@@ -28,6 +28,7 @@ EXPECTED = {
     "os_exit": ("error", "ended the process"),
     "segfault": ("error", "segmentation fault"),
     "flood_output": ("error", "printed more than 16 MiB"),
+    "flood_at_import": ("error", "printed more than 16 MiB while importing"),
     "syntax_error": ("error", "syntax error, line 1"),
     "import_error": ("error", "ModuleNotFoundError"),
     "missing_function": ("error", "no function named `softmax` (it defines: soft_max)"),
@@ -40,6 +41,7 @@ EXPECTED = {
     "pickle_result": ("error", "not a NumPy .npy file"),
     "probe_environment": ("error", "probe done"),
     "uses_engine": ("error", "the engine's own"),
+    "unprintable_error": ("error", "ValueError: bad ? value"),
 }
 
 
@@ -75,7 +77,16 @@ def verdicts():
 
 
 def test_every_hostile_answer_has_an_expectation():
-    assert {p.stem for p in HOSTILE.glob("*.py")} == set(EXPECTED)
+    assert {p.stem for p in HOSTILE.glob("*.py")} == set(EXPECTED) | {"lift_limits"}
+
+
+def test_an_answer_cannot_lift_its_own_limits():
+    """In a user namespace even root lacks CAP_SYS_RESOURCE: the 2 GiB limit holds."""
+    mode, prefix = sandbox.isolation()
+    if "--user" not in prefix:
+        pytest.skip("no user namespace here: root could lift the limits (see `study doctor`)")
+    verdict = grade("softmax", HOSTILE / "lift_limits.py", timeout_s=LIMIT_S, seed=11)
+    assert verdict.status == "memory", verdict.reason
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -88,6 +99,12 @@ def test_hostile_answer_gets_the_right_verdict_in_time(name, verdicts):
     assert elapsed <= limit + 1.0, f"{name} took {elapsed:.2f} s"
     json.loads(verdict.to_json())  # always a valid verdict
     assert str(render(verdict))
+
+
+def test_escape_codes_and_lone_surrogates_cannot_break_the_terminal(verdicts):
+    verdict, _, _ = verdicts["unprintable_error"]
+    verdict.to_json().encode("utf-8")
+    assert "\x1b" not in str(render(verdict))
 
 
 def test_nothing_started_by_an_answer_is_left_running(verdicts):

@@ -371,9 +371,9 @@ def starter_file(check_name: str) -> str:
     body = textwrap.indent(f'"""{doc}\n"""\nraise NotImplementedError("write {check.name} here")\n', "    ")
     return (
         f'"""Your answer to the `{check.name}` check.\n\n'
-        f"Write the function below, then grade it with `study check CARD-ID {{this file}}`\n"
-        "(`study stub` printed the card id). Your code runs in a separate process with NumPy;\n"
-        "add any helper functions you need in this file.\n"
+        "Write the function below, then grade it with `study check CARD-ID <this file>`.\n"
+        "Your code runs in a separate process with NumPy; add any helper functions you need\n"
+        "in this file. The worked example in the docstring is what a correct answer gives.\n"
         '"""\n\n'
         "import math\n\n"
         "import numpy as np\n\n\n"

@@ -35,8 +35,7 @@ def preview(a: np.ndarray) -> str:
     """Small arrays in full (rounded), large ones as a summary."""
     a = np.asarray(a)
     if a.size <= SMALL_ARRAY:
-        with np.printoptions(precision=4, suppress=True, threshold=SMALL_ARRAY, linewidth=100):
-            return np.array2string(a, separator=", ")
+        return _nested(a.tolist())
     if a.dtype.kind in "fc":
         finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
         parts = []
@@ -52,6 +51,20 @@ def preview(a: np.ndarray) -> str:
     if a.dtype.kind == "b":
         return f"{int(a.sum())} True of {a.size}"
     return f"min {a.min()}, max {a.max()}" if a.size else "empty"
+
+
+def _nested(values) -> str:
+    """Values of a small array on one line, 4 significant digits, no padding: [[0.09, 0.2447], [1, 0]]."""
+    if isinstance(values, list):
+        return "[" + ", ".join(_nested(v) for v in values) + "]"
+    if isinstance(values, float):
+        text = f"{values:.4g}"
+        if "e" in text and math.isfinite(values) and 1 <= abs(values) < 1e7:
+            text = f"{values:.0f}"
+        return text
+    if isinstance(values, complex):
+        return f"{values:.4g}"
+    return str(values)
 
 
 def describe_shape(shape) -> str:

@@ -7,6 +7,8 @@ when the answer matches a known mistake, and at most about 500 characters of the
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 
 from studycli.grading.verdict import CaseResult, Verdict
@@ -14,11 +16,14 @@ from studycli.grading.verdict import CaseResult, Verdict
 INDENT = "  "
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # escape codes from the learner's output stay inert
+
+
 def render(verdict: Verdict) -> Text:
     """The feedback as rich Text (styled; `str()` of it is the plain text)."""
     text = Text()
     for line, style in _lines(verdict):
-        text.append(line, style=style)
+        text.append(CONTROL.sub("?", line), style=style)
         text.append("\n")
     text.rstrip()
     return text

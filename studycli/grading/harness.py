@@ -177,8 +177,7 @@ def import_learner(k, path, name, events):
     """The learner's function from file k, or None after reporting why it could not be had."""
     import importlib.util
 
-    stem = os.path.splitext(os.path.basename(path))[0]
-    module_name = stem if stem.isidentifier() and stem not in sys.modules else f"answer_{k}"
+    module_name = f"answer_{k}"  # never the file's own name, which could shadow numpy or engine
     try:
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)

@@ -278,14 +278,19 @@ class _Child:
             os.close(fd)
 
     def events(self) -> list[dict]:
+        """The child's events; only the first EVENTS_CAP bytes count (learner code can append junk)."""
         try:
-            data = self.read("events.jsonl", EVENTS_CAP)
-        except (FileNotFoundError, UnsafeResult):
+            fd = os.open("events.jsonl", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self.dir_fd)
+        except OSError:
             return []
+        try:
+            data = os.pread(fd, EVENTS_CAP, 0) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        finally:
+            os.close(fd)
         events = []
         for line in data.decode("utf-8", "replace").splitlines():
             try:
-                event = json.loads(line)
+                event = _printable(json.loads(line))
             except ValueError:
                 continue
             if isinstance(event, dict) and isinstance(event.get("e"), str):
@@ -342,6 +347,18 @@ class _Child:
                 raise UnsafeResult(f"the result file {name} is missing") from None
             got.append(load_npy(data, name, np))
         return got
+
+
+def _printable(value):
+    """JSON values with every string made encodable (a lone surrogate in an exception message
+    would otherwise crash whoever prints the verdict)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    return value
 
 
 def load_npy(data: bytes, name: str, np):
@@ -460,7 +477,8 @@ def _judge(check, suite, cases, expected, child: _Child, k: int) -> Verdict:
     oom_text = "OpenBLAS" in output and ("alloc" in output.lower() or "memory" in output.lower())
     if "memory" in statuses or (import_failed or {}).get("kind") == "memory" or oom_text:
         return verdict("memory", f"ran out of memory ({ADDRESS_SPACE_BYTES >> 30} GiB allowed) {where}: is an array far larger than it needs to be?")
-    if (not completed and child.output_size() >= FILE_SIZE_BYTES) or any(r.message == OUTPUT_MESSAGE for r in results):
+    flooded = (import_failed or {}).get("kind") == "output" or any(r.message == OUTPUT_MESSAGE for r in results)
+    if flooded or (not completed and child.output_size() >= FILE_SIZE_BYTES):
         return verdict("error", f"your code printed more than {FILE_SIZE_BYTES >> 20} MiB {where}; print less (a print inside a loop?)")
     if import_failed:
         return _import_verdict(check, import_failed, verdict)

@@ -34,8 +34,9 @@ def isolation() -> tuple[str, tuple[str, ...]]:
     unshare = shutil.which("unshare", path=os.defpath + os.pathsep + "/usr/bin:/bin")
     if unshare is None:
         return PROCESS_GROUP, ()
-    # As root the namespaces can be made directly; otherwise a user namespace must come first.
-    for prefix in ((unshare, *_UNSHARE_FLAGS), (unshare, "--user", "--map-root-user", *_UNSHARE_FLAGS)):
+    # A user namespace first: inside it even root lacks the real CAP_SYS_RESOURCE, so the learner's
+    # code cannot raise its own resource limits. Without user namespaces, root can still make the rest.
+    for prefix in ((unshare, "--user", "--map-root-user", *_UNSHARE_FLAGS), (unshare, *_UNSHARE_FLAGS)):
         if _works(prefix):
             return NAMESPACES, prefix
     return PROCESS_GROUP, ()
@@ -60,7 +61,7 @@ def report() -> str:
     """A few lines for `study doctor`: which isolation grading uses here, and what it means."""
     mode, prefix = isolation()
     if mode == NAMESPACES:
-        how = "with a user namespace" if "--user" in prefix else "as root"
+        how = "user, PID, network and mount" if "--user" in prefix else "PID, network and mount (no user namespace: root could lift the limits)"
         return (
             f"grading sandbox: namespaces ({how}): learner code runs offline in its own PID namespace;\n"
             "nothing it starts outlives a check. Limits: 2 GiB memory, CPU time, 16 MiB files."
