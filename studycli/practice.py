@@ -107,7 +107,7 @@ def practise(card: CodeCard, io, store: Store, today: date) -> Outcome:
     if not path.exists():
         write_starter(card, path)
     hints_shown = 0
-    attempts = 0
+    attempts = store.submissions_on(card.id, today)   # earlier tries today count as retries
     io.code_file(path, editor=bool(os.environ.get("VISUAL") or os.environ.get("EDITOR")))
     while True:
         open_editor(path)
