@@ -4,12 +4,15 @@ The API the CLI uses (nothing here imports NumPy until grading starts):
 
     check_names() -> list[str]                      the names code cards may use in `check:`
     get_check(name) -> Check                        UnknownCheck (a UsageError, a KeyError) if unknown
-    starter_file(name) -> str                       what `study stub` writes
+    starter_file(name) -> str                       what `study stub` writes ("CARD-ID" to fill in)
     grade(name, path, *, timeout_s=5.0) -> Verdict  the verdict; AnswerFileError for a bad path
-    render(verdict) -> str                          the feedback a learner reads (feedback.render)
+    render(verdict) -> rich Text                    the feedback a learner reads (str() for plain text)
     sandbox_report() -> str                         for `study doctor`
 
-Numeric cards use `studycli.grading.generators` (GENERATORS, generate_numeric).
+A Verdict has `status` (pass, fail, error, timeout, memory), `passed`, `reason` (one line),
+`cases`, `hint`, `traceback`, `output`, `duration_ms`, `details` (sandbox, seed, limits) and
+`to_json()`. `runner.grade_many` grades several trusted files in one child (tests, batches).
+Numeric cards use `studycli.grading.generators` (GENERATORS, generate_numeric, generator_names).
 """
 
 from studycli.grading.checks import CHECKS, Check, UnknownCheck, check_names, get_check, starter_file

@@ -22,7 +22,6 @@ whatever the learner's code left running.
 """
 
 import json
-import math
 import os
 import resource
 import signal

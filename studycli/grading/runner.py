@@ -294,15 +294,16 @@ class _Child:
             except ValueError:
                 continue
             if isinstance(event, dict) and isinstance(event.get("e"), str):
-                events.append(event)
+                events.append(_typed(event, NUMERIC_FIELDS))
         return events
 
     def ended(self) -> dict:
+        """How the worker process ended: {"exit": code} or {"signal": number}, with "cpu_s"."""
         try:
             data = json.loads(self.read("exit.json", 4096))
         except (FileNotFoundError, UnsafeResult, ValueError):
             return {}
-        return data if isinstance(data, dict) else {}
+        return _typed(data, {"exit": int, "signal": int, "cpu_s": (int, float)}) if isinstance(data, dict) else {}
 
     def output_size(self) -> int:
         try:
@@ -347,6 +348,14 @@ class _Child:
                 raise UnsafeResult(f"the result file {name} is missing") from None
             got.append(load_npy(data, name, np))
         return got
+
+
+NUMERIC_FIELDS = {"f": int, "i": int, "out": int, "ms": (int, float)}
+
+
+def _typed(data: dict, types: dict) -> dict:
+    """`data` without the fields whose values are not of the expected type (the child may lie)."""
+    return {k: v for k, v in data.items() if k not in types or (isinstance(v, types[k]) and not isinstance(v, bool))}
 
 
 def _printable(value):
