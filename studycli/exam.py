@@ -404,12 +404,12 @@ def due_again(state: SM2State, today: date) -> SM2State:
 
 
 def save(store, result: Result, today: date, started_at: str) -> int:
-    """Store the attempt and its answers (one transaction), then log each answer as mode `exam`.
+    """Store the attempt, its answers and each answer's log entry (mode `exam`) in one transaction.
 
     A right answer is logged without touching SM-2; a wrong one makes the card due today.
     Unanswered questions are stored with the exam but not logged: the card was not tried.
     """
-    from studycli.store import Exam, ExamAnswer, utc_now
+    from studycli.store import Exam, ExamAnswer, log_answer, utc_now
 
     paper = result.paper
     exam = Exam(started_at=started_at, finished_at=utc_now(), study_day=today, form=paper.form.name,
@@ -425,13 +425,12 @@ def save(store, result: Result, today: date, started_at: str) -> int:
             db.add(ExamAnswer(exam_id=exam_id, position=q.position, card_id=q.card.id, topic=q.card.topic,
                               domain=q.card.domain, question_seed=q.seed, answer=g.typed, correct=g.correct,
                               flagged=g.flagged))
-        db.flush()
-    for g in result.graded:
-        if g.typed is None:
-            continue
-        quality = answers.quality_for(g.correct)
-        reschedule = None if g.correct else partial(due_again, today=today)
-        store.record(g.question.card.id, quality, reschedule, day=today, mode="exam", answer=g.typed)
+        for g in result.graded:
+            if g.typed is None:
+                continue
+            quality = answers.quality_for(g.correct)
+            reschedule = None if g.correct else partial(due_again, today=today)
+            log_answer(db, g.question.card.id, quality, reschedule, day=today, mode="exam", answer=g.typed)
     return exam_id
 
 

@@ -483,27 +483,8 @@ class Store:
         answering the same card cannot overwrite each other's progress.
         """
         with self.write() as session:
-            state = session.get(CardState, card_id)
-            if state is None:
-                raise StudyError(f"no card with id {card_id!r}")
-            before = state.model_copy()
-            if reschedule is not None:
-                after = reschedule(before.sm2())
-                if quality < 3 and before.due is not None:
-                    state.lapses += 1
-                state.ef, state.repetitions, state.interval, state.due = (
-                    after.ef, after.repetitions, after.interval, after.due)
-                session.add(state)
-            review = Review(
-                card_id=card_id, reviewed_at=utc_now(), study_day=day, quality=quality, mode=mode,
-                scheduled=reschedule is not None,
-                ef_before=before.ef, repetitions_before=before.repetitions, interval_before=before.interval,
-                due_before=before.due, lapses_before=before.lapses,
-                ef_after=state.ef, repetitions_after=state.repetitions, interval_after=state.interval,
-                due_after=state.due, duration_ms=duration_ms, answer=answer,
-            )
-            session.add(review)
-            session.flush()
+            review = log_answer(session, card_id, quality, reschedule, day=day, mode=mode,
+                                duration_ms=duration_ms, answer=answer)
             session.expunge(review)
             return review
 
@@ -564,6 +545,32 @@ class Store:
     def add_submission(self, submission: Submission) -> None:
         with self.write() as session:
             session.add(submission)
+
+
+def log_answer(session: Session, card_id: str, quality: int, reschedule: Callable[[SM2State], SM2State] | None, *,
+               day: date, mode: str, duration_ms: int | None = None, answer: str | None = None) -> Review:
+    """`Store.record` inside a write transaction the caller already holds (an exam saves all at once)."""
+    state = session.get(CardState, card_id)
+    if state is None:
+        raise StudyError(f"no card with id {card_id!r}")
+    before = state.model_copy()
+    if reschedule is not None:
+        after = reschedule(before.sm2())
+        if quality < 3 and before.due is not None:
+            state.lapses += 1
+        state.ef, state.repetitions, state.interval, state.due = after.ef, after.repetitions, after.interval, after.due
+        session.add(state)
+    review = Review(
+        card_id=card_id, reviewed_at=utc_now(), study_day=day, quality=quality, mode=mode,
+        scheduled=reschedule is not None,
+        ef_before=before.ef, repetitions_before=before.repetitions, interval_before=before.interval,
+        due_before=before.due, lapses_before=before.lapses,
+        ef_after=state.ef, repetitions_after=state.repetitions, interval_after=state.interval,
+        due_after=state.due, duration_ms=duration_ms, answer=answer,
+    )
+    session.add(review)
+    session.flush()
+    return review
 
 
 @contextmanager
