@@ -319,4 +319,6 @@ def card_headline(card) -> str:
     """The card's question in one line, for lists."""
     text = {"basic": "front", "cloze": "text", "code": "prompt"}.get(card.type, "question")
     first = getattr(card, text).strip().splitlines()[0]
+    if card.type == "cloze":
+        first = content.CLOZE_GAP.sub(lambda m: f"[{m.group(3) or '...'}]", first)
     return first if len(first) <= 90 else first[:87] + "..."
