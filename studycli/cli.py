@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from studycli.errors import StudyError
+from studycli.errors import StudyError, UsageError
 
 app = typer.Typer(
     help="Spaced-repetition exam prep for transformers, LLM sampling and AWS generative AI.",
@@ -186,6 +186,32 @@ def check(
     ui.check_result(verdict, quality, as_json=as_json)
     if not verdict.passed:
         raise typer.Exit(1)
+
+
+@app.command()
+def sampler(
+    logits: Annotated[Optional[str], typer.Option(help="Comma-separated logits, e.g. 2.0,1,-0.5.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="A made-up next-token distribution after 'The cat sat on the'.")] = False,
+    temperature: Annotated[Optional[float], typer.Option(help="Divide the logits by this (0 = greedy).")] = None,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Keep the k most likely tokens (0 = off).")] = None,
+    top_p: Annotated[Optional[float], typer.Option("--top-p", help="Keep the smallest set with this much mass (1 = off).")] = None,
+    show: Annotated[int, typer.Option("--show", help="How many tokens to draw.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Show what temperature, top-k and top-p do to a next-token distribution, as bars.
+
+    Example: study sampler --demo --temperature 1.5 --top-p 0.8
+    """
+    from studycli import sampler as sampling, ui
+
+    settings = {k: v for k, v in (("temperature", temperature), ("top_k", top_k), ("top_p", top_p)) if v is not None}
+    if logits is not None and demo:
+        raise UsageError("give --logits or --demo, not both")
+    if logits is not None:
+        data = sampling.stages(sampling.parse_logits(logits), top_n=show, **settings)
+    else:
+        data = sampling.demo(top_n=show, **settings)
+    ui.sampler(data, as_json=as_json)
 
 
 @app.command()

@@ -477,3 +477,11 @@ def transferred(verb: str, file: str, counts: dict) -> None:
     what = ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items())
     where = file if file != "-" else "standard output" if verb == "wrote" else "standard input"
     note(f"{verb} {what} ({where})")
+
+
+def sampler(data: dict, as_json: bool) -> None:
+    if as_json:
+        return emit_json(data)
+    from studycli import sampler as sampling
+
+    sampling.render(data, out)
