@@ -1,7 +1,9 @@
 """The program that runs a learner's file in the grading child process.
 
-Run as a script (`python -I -B harness.py WORKDIR GO_FD`), never imported by the CLI: it uses the
-standard library and NumPy only, and reads what the parent wrote in WORKDIR:
+Run as a script (`python -I -B harness.py WORKDIR GO_FD`) with the standard library, NumPy and,
+for integration cases, the engine. (The parent imports this module too, but only for its limits
+and its integration procedures, which it runs with the engine's own functions.) The child reads
+what the parent wrote in WORKDIR:
 
     job.json     the learner's file(s), the function name, the deadline, the limits
     cases.json   one entry per case: how to call the function (arrays named in inputs.npz)
@@ -73,7 +75,15 @@ def set_limits(job):
 
 
 def write_file(name, text):
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Writes a new file `name`, never through a link the learner's code may have left there."""
+    try:
+        os.unlink(name)
+    except OSError:  # not there (the usual case), or a directory: then O_EXCL below fails
+        pass
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError:  # recreated in between: the parent then reports that the process vanished
+        return
     with os.fdopen(fd, "w") as f:
         f.write(text)
 
