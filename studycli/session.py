@@ -116,9 +116,10 @@ class Posed:
 
 def pose_mcq(card: content.McqCard, seed: str) -> Posed:
     shown = [card.choices[i] for i in answers.shuffled(card.choices, seed)]
+    says_how_many = "choose" in card.question.lower()   # exam-style questions say "(Choose TWO.)"
     return Posed(
         prompt="answer",
-        show=lambda io: io.choices(shown, choose=len(card.answers)),
+        show=lambda io: io.choices(shown, choose=1 if says_how_many else len(card.answers)),
         parse=partial(answers.parse_letters, n_choices=len(shown)),
         grade=lambda picked: {shown[i] for i in picked} == set(card.answers),
         right=[f"{answers.LETTERS[i]}) {text}" for i, text in enumerate(shown) if text in card.answers],

@@ -7,6 +7,8 @@ import os
 import sys
 
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 from rich.panel import Panel
 
 out = Console(highlight=False, no_color="NO_COLOR" in os.environ or None)
@@ -61,6 +63,18 @@ def markdown(text: str) -> None:
     out.print(_markdown(text))
 
 
+def _labelled(labels: list[str], texts: list[str]) -> None:
+    """Labelled lines whose long texts wrap under themselves, not under the label."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", style="bold", min_width=4)
+    grid.add_column()
+    for label, text in zip(labels, texts):
+        grid.add_row(label, Text(text))
+    out.print(grid)
+
+
 class Terminal:
     """The review session's screen and keyboard (or piped stdin)."""
 
@@ -84,7 +98,7 @@ class Terminal:
             return None
 
     def hint(self, message: str) -> None:
-        out.print(f"[yellow]{message}[/]")
+        out.print(f"[yellow]{escape(message)}[/]")
 
     def markdown(self, text: str) -> None:
         markdown(text)
@@ -102,20 +116,18 @@ class Terminal:
         if choose > 1:
             words = {2: "TWO", 3: "THREE", 4: "FOUR", 5: "FIVE"}
             out.print(f"[bold](Choose {words.get(choose, choose)}.)[/]")
-        for letter, text in zip("abcdefgh", shown):
-            out.print(f"  [bold]{letter})[/] {text}", soft_wrap=True)
+        _labelled([f"{letter})" for letter in "abcdefgh"], shown)
 
     def numbered(self, items: list[str]) -> None:
-        for number, text in enumerate(items, 1):
-            out.print(f"  [bold]{number}.[/] {text}", soft_wrap=True)
+        _labelled([f"{n}." for n in range(1, len(items) + 1)], items)
 
     def matching(self, lefts: list[str], rights: list[str]) -> None:
         from rich.table import Table
 
         table = Table(show_header=False, box=None, padding=(0, 2))
         for i in range(max(len(lefts), len(rights))):
-            left = f"[bold]{i + 1}.[/] {lefts[i]}" if i < len(lefts) else ""
-            right = f"[bold]{'abcdefgh'[i]})[/] {rights[i]}" if i < len(rights) else ""
+            left = f"[bold]{i + 1}.[/] {escape(lefts[i])}" if i < len(lefts) else ""
+            right = f"[bold]{'abcdefgh'[i]})[/] {escape(rights[i])}" if i < len(rights) else ""
             table.add_row(left, right)
         out.print(table)
 
@@ -125,7 +137,7 @@ class Terminal:
         else:
             out.print("[bold red]not quite[/] — the answer:")
             for line in right:
-                out.print(f"  {line}", soft_wrap=True)
+                out.print(f"  {escape(line)}", soft_wrap=True)
         if explanation:
             markdown(explanation)
 
@@ -215,7 +227,7 @@ def card_details(details: dict, as_json: bool) -> None:
     if details["related"]:
         out.print("[bold]related[/]:")
         for rel in details["related"]:
-            out.print(f"  {rel['id']} ({rel['kind']}): {rel['text']}", soft_wrap=True)
+            out.print(f"  {rel['id']} ({rel['kind']}): {escape(rel['text'])}", soft_wrap=True)
 
 
 def undone(review) -> None:
@@ -309,9 +321,9 @@ CODE_CHOICES = {"": "grade", "g": "grade", "h": "hint", "s": "skip", "q": "quit"
 
 def code_file_note(path, editor: bool) -> None:
     if editor:
-        out.print(f"Your answer file: [bold]{path}[/] (opening your editor; save and close it to continue)")
+        out.print(f"Your answer file: [bold]{escape(str(path))}[/] (opening your editor; save and close it to continue)")
     else:
-        out.print(f"Write your answer in [bold]{path}[/] in any editor, save it, then come back here.")
+        out.print(f"Write your answer in [bold]{escape(str(path))}[/] in any editor, save it, then come back here.")
 
 
 def ask_code_choice(ask, hints_left: int) -> str:
@@ -386,7 +398,7 @@ class ExamTerminal(Terminal):
         question.posed.show(self)
         typed = sheet.typed.get(question.position)
         if typed is not None:
-            out.print(f"your answer: [bold]{typed}[/] (type another to change it)")
+            out.print(f"your answer: [bold]{escape(typed)}[/] (type another to change it)")
 
     def sheet(self, questions, sheet) -> None:
         from rich.table import Table
@@ -446,10 +458,10 @@ def exam_result(result) -> None:
         if q.card.type != "numeric":
             markdown(q.card.question)
         q.posed.show(ExamTerminal())
-        out.print(f"your answer: {g.typed if g.typed is not None else '(none)'}")
+        out.print(f"your answer: {escape(g.typed) if g.typed is not None else '(none)'}")
         out.print("right answer:")
         for line in q.posed.right:
-            out.print(f"  {line}", soft_wrap=True)
+            out.print(f"  {escape(line)}", soft_wrap=True)
         if q.card.explanation:
             markdown(q.card.explanation)
 

@@ -164,3 +164,15 @@ def test_bad_study_day(run, monkeypatch):
     result = run("review")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "YYYY-MM-DD" in result.stderr
+
+
+def test_card_text_and_typed_answers_are_never_read_as_markup(run, tmp_path, monkeypatch):
+    deck = tmp_path / "markup.yaml"
+    deck.write_text(
+        "topic: markup\ntitle: Markup\ncards:\n"
+        "  - id: m-mcq\n    type: mcq\n    question: Which token does BERT predict?\n"
+        "    choices: ['[mask] tokens', '[bold]next[/bold] tokens']\n    answer: '[mask] tokens'\n")
+    monkeypatch.setenv("STUDYCLI_CONTENT", str(tmp_path))
+    result = run("review --topic markup", input="[red]x\nq\n")
+    assert result.exit_code == 0, result
+    assert "[mask] tokens" in result.stdout and "[bold]next[/bold] tokens" in result.stdout
