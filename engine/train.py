@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shlex
 import sys
 import time
@@ -249,6 +250,8 @@ def main(argv=None) -> int:
         "train_characters": int(len(train_data)),
         "val_characters": int(len(val_data)),
         "numpy": np.__version__,
+        "environment": {k: v for k, v in os.environ.items() if k.endswith("_NUM_THREADS")},
+        "cpus": os.cpu_count(),
     }
 
     def save(params, model_config, out_dir, history):

@@ -290,3 +290,128 @@ def test_five_minutes_reach_the_target():
     params, model_config, _ = train.train(cfg, train.encode(train_text), train.encode(val_text), vocab_size=97)
     val = train.evaluate(params, model_config, train.eval_windows(train.encode(val_text), cfg.context))
     assert val <= 1.85
+
+
+# ---------------------------------------------------------------------------------------------
+# fine-tuning (engine.finetune_demo)
+
+from engine import backward  # noqa: E402
+from engine import finetune_demo as ft  # noqa: E402
+
+
+def small_model(tmp_path=None):
+    data = train.encode(TEXT)
+    params, model_config, _ = train.train(tiny_config(steps=20), data, data, vocab_size=97)
+    if tmp_path is not None:
+        train.save_checkpoint(params, model_config, tmp_path)
+    return params, model_config
+
+
+def test_split_paragraphs_holds_out_every_tenth():
+    text = "\n\n".join(f"paragraph {i}" for i in range(30))
+    kept, held = ft.split_paragraphs(text)
+    assert held == "paragraph 5\n\nparagraph 15\n\nparagraph 25\n"
+    assert "paragraph 5\n" not in kept and kept.count("paragraph") == 27
+
+
+def test_untied_model_matches_the_tied_one_until_trained():
+    params, model_config = small_model()
+    ids = train.encode(TEXT[:16]).astype(np.int64)
+    untied = ft.UntiedGPT(model_config, backward.untie_head(params))
+    np.testing.assert_allclose(untied(ids), GPT(model_config, params)(ids), rtol=1e-5, atol=1e-6)
+    cache = untied.new_cache()
+    np.testing.assert_allclose(untied(ids[:10], cache)[-1], untied(ids[:10])[-1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["head", "last_block", "full"])
+def test_finetune_moves_only_what_the_mode_trains(mode):
+    params, model_config = small_model()
+    notes = train.encode("Attention weighs every earlier token. " * 30)
+    new, curve = ft.finetune(params, model_config, notes, notes, mode, steps=30, lr=3e-3, eval_every=10)
+    assert [c[0] for c in curve] == [0, 10, 20, 30]
+    assert curve[-1][2] < curve[0][2]  # it learns the new text
+    trained = backward.trainable_names(new, model_config.n_layer, mode)
+    for name, w in new.items():
+        before = params.get(name, params["transformer.wte.weight"])  # lm_head starts as a copy of wte
+        assert (not np.array_equal(w, before)) == (name in trained), name
+    assert all(not np.shares_memory(params[n], new[n]) for n in params)  # the given model is untouched
+
+
+# ---------------------------------------------------------------------------------------------
+# the shipped model and the demo commands (studycli.demo)
+
+from studycli import demo  # noqa: E402
+from studycli.errors import UsageError  # noqa: E402
+
+
+def test_shipped_model_loads_fast_and_records_how_it_was_made():
+    import time
+
+    start = time.perf_counter()
+    model, tokenizer = demo.load()
+    assert time.perf_counter() - start < 1.0
+    assert (model.config.vocab_size, model.config.n_positions, model.config.n_embd) == (97, 64, 128)
+    assert isinstance(tokenizer, CharTokenizer)
+    from safetensors import safe_open
+
+    with safe_open(demo.SHIPPED_MODEL / "model.safetensors", "np") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {np.dtype(np.float16)}
+    record = json.loads((demo.SHIPPED_MODEL / "training.json").read_text())
+    assert record["status"] == "done" and record["command"].startswith("python -m engine.train")
+    assert record["val_loss"] <= 1.65 and record["minutes"] <= 15.5
+    assert (demo.SHIPPED_MODEL / "README.md").is_file()
+
+
+def test_stream_gives_the_same_text_as_generate():
+    from engine.sampling import generate
+
+    model, tokenizer = demo.load()
+    prompt = "ROMEO:\n"
+    for kw in (dict(temperature=0.8, top_k=20, top_p=0.9, seed=3), dict(temperature=0.0)):
+        pieces = list(demo.stream(model, tokenizer, prompt, max_tokens=80, **kw))  # past the 64-char context
+        want = tokenizer.decode(generate(model, tokenizer.encode(prompt), 80, **kw))
+        assert "".join(pieces) == want and len(pieces) == 80
+
+
+def test_shipped_model_writes_shakespeare_like_text():
+    model, tokenizer = demo.load()
+    text = "".join(demo.stream(model, tokenizer, "KING HENRY:\n", max_tokens=150, temperature=0.5, seed=0))
+    words = [w.strip(".,;:!?'-").lower() for w in text.split()]
+    common = {"the", "and", "to", "of", "i", "my", "you", "a", "that", "in", "is", "not", "me", "with", "it", "be", "your", "his", "this", "for", "so"}
+    assert sum(w in common for w in words) >= 0.2 * len(words)  # real English, not noise
+    assert text.count("\n") >= 3
+
+
+def test_load_errors_are_usage_errors(tmp_path):
+    with pytest.raises(UsageError, match="no such model"):
+        demo.load(tmp_path / "missing")
+    with pytest.raises(UsageError):
+        demo.load(tmp_path)  # no config.json / model.safetensors
+    from engine.model import GPTConfig
+
+    GPT.init(GPTConfig(vocab_size=50, n_positions=8, n_embd=8, n_layer=1, n_head=2), seed=0).save_pretrained(tmp_path)
+    with pytest.raises(UsageError, match="no tokenizer"):
+        demo.load(tmp_path)
+
+
+def test_generate_command(run):
+    result = run(["generate", "ROMEO:", "--seed", "1", "--max-tokens", "40", "--temperature", "0.7"])
+    assert result.exit_code == 0, result
+    assert result.stdout.startswith("ROMEO:") and len(result.stdout.rstrip("\n")) >= 6 + 30
+    again = run(["generate", "ROMEO:", "--seed", "1", "--max-tokens", "40", "--temperature", "0.7"])
+    assert again.stdout == result.stdout
+    bad = run(["generate", "x", "--top-p", "1.5"])
+    assert bad.exit_code == 2 and "top_p" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_finetune_report_and_command(tmp_path, run):
+    small_model(tmp_path)
+    report = demo.finetune_report(tmp_path, steps=4, sample_chars=20)
+    assert list(report["modes"]) == ["head", "last_block", "full"]
+    for m in report["modes"].values():
+        assert [c[0] for c in m["curve"]] == [0, 4] and m["sample"].startswith(demo.FINETUNE_PROMPT)
+    text = demo.render_finetune(report)
+    assert "head only" in text and "last block + head" in text and "full model" in text
+    result = run(["finetune", "--model", str(tmp_path), "--steps", "2", "--mode", "head", "--json"])
+    assert result.exit_code == 0, result
+    assert list(json.loads(result.stdout)["modes"]) == ["head"]
