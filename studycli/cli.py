@@ -176,12 +176,15 @@ def check(
 
     Example: study check sa-softmax-code softmax.py --json
     """
-    from studycli import practice, session, ui
+    from studycli import paths, practice
+
+    started = practice.start_grading(practice.peek_check(paths.db_path(Where.db), card_id), file)
+    from studycli import session, ui
 
     store, all_cards = session.open_study(Where.db, Where.content)
     card = practice.code_card(all_cards, card_id)
     today = session.study_day()
-    verdict = practice.grade_file(store, card, file, today, record=not no_record)
+    verdict = practice.grade_file(store, card, file, today, record=not no_record, started=started)
     quality = practice.record_check_pass(store, card, today) if verdict.passed and not no_record else None
     ui.check_result(verdict, quality, as_json=as_json)
     if not verdict.passed:

@@ -9,23 +9,28 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sqlite3
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studycli import paths, scheduler
-from studycli.content import CodeCard
 from studycli.errors import StudyError, UsageError
-from studycli.session import EndSession, Outcome
-from studycli.store import Catalog, Store, Submission, utc_now
+
+if TYPE_CHECKING:  # the database layer is imported where it is used, after grading has started
+    from studycli.content import CodeCard
+    from studycli.session import Outcome
+    from studycli.store import Catalog, Store
 
 PASS_FIRST_TRY = 5      # passed on the first grading, no hint
 PASS_WITH_HELP = 3      # passed after a retry or a hint
 NOT_PASSED = 1          # skipped, or never passed
 
 
-def code_card(cards: Catalog, card_id: str) -> CodeCard:
+def code_card(cards: "Catalog", card_id: str) -> "CodeCard":
     """The code card `card_id`; a usage error naming the code cards if it is not one."""
     card = cards.get(card_id)
     if card is None or card.type != "code":
@@ -35,12 +40,12 @@ def code_card(cards: Catalog, card_id: str) -> CodeCard:
     return card
 
 
-def answer_file(db: Path, card: CodeCard) -> Path:
+def answer_file(db: Path, card: "CodeCard") -> Path:
     """Where the review session keeps this card's answer."""
     return paths.answers_dir(db) / f"{card.id.replace('-', '_')}.py"
 
 
-def write_starter(card: CodeCard, path: Path, force: bool = False) -> Path:
+def write_starter(card: "CodeCard", path: Path, force: bool = False) -> Path:
     """Write the check's starter file at `path`; refuses to overwrite unless `force`."""
     from studycli.grading import starter_file
 
@@ -66,9 +71,46 @@ def open_editor(path: Path) -> bool:
     return True
 
 
-def grade_file(store: Store | None, card: CodeCard, path: Path, today: date, *, record: bool = True):
-    """Grade the file at `path` against the card's check; store the submission unless `record` is off."""
+def peek_check(db: Path, card_id: str) -> str | None:
+    """The check a code card names, read straight from an existing database, else None.
+
+    Plain sqlite3, read-only: `study check` uses it to start grading while the database layer
+    (about 0.25 s of imports) is still loading.
+    """
+    if not db.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
+        try:
+            row = conn.execute("SELECT data FROM cards WHERE id = ? AND type = 'code' AND NOT retired",
+                               (card_id,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return json.loads(row[0]).get("check") if row else None
+
+
+def start_grading(check: str | None, path: Path) -> tuple[str, Future] | None:
+    """Grade `path` with `check` in a background thread (the work is in a child process)."""
+    if check is None or not path.is_file():
+        return None
     from studycli.grading import grade
+
+    executor = ThreadPoolExecutor(max_workers=1)
+    future = executor.submit(grade, check, path)
+    executor.shutdown(wait=False)
+    return check, future
+
+
+def grade_file(store: "Store | None", card: "CodeCard", path: Path, today: date, *, record: bool = True,
+               started: tuple[str, Future] | None = None):
+    """Grade the file at `path` against the card's check; store the submission unless `record` is off.
+
+    `started` is a grading begun early by `start_grading`; it is used when it graded the same check.
+    """
+    from studycli.grading import grade
+    from studycli.store import Submission, utc_now
 
     if not path.is_file():
         raise UsageError(f"{path}: no such file (write one with `study stub {card.id}`)")
@@ -76,7 +118,8 @@ def grade_file(store: Store | None, card: CodeCard, path: Path, today: date, *, 
         code = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    verdict = grade(card.check, path)
+    early_check, early = started or (None, None)
+    verdict = early.result() if early is not None and early_check == card.check else grade(card.check, path)
     if record and store is not None:
         store.add_submission(Submission(
             card_id=card.id, check_name=card.check, submitted_at=utc_now(), study_day=today,
@@ -84,7 +127,7 @@ def grade_file(store: Store | None, card: CodeCard, path: Path, today: date, *, 
     return verdict
 
 
-def record_check_pass(store: Store, card: CodeCard, today: date) -> int | None:
+def record_check_pass(store: "Store", card: "CodeCard", today: date) -> int | None:
     """A pass with `study check` counts as the day's review of a due or new card.
 
     Graded 5 when it is the first submission of the day, 3 after earlier failed attempts; a
@@ -101,8 +144,10 @@ def record_check_pass(store: Store, card: CodeCard, today: date) -> int | None:
     return quality
 
 
-def practise(card: CodeCard, io, store: Store, today: date) -> Outcome:
+def practise(card: "CodeCard", io, store: "Store", today: date) -> "Outcome":
     """One code card inside `study review`: write, edit, grade; retry, hint or skip."""
+    from studycli.session import EndSession, Outcome
+
     path = answer_file(store.path, card)
     if not path.exists():
         write_starter(card, path)
