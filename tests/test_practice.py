@@ -120,3 +120,13 @@ def test_review_skip_is_1_and_does_not_come_back(code_run, study_env):
     assert "type Enter to grade" in result.stdout
     assert rows(study_env, "SELECT quality, mode FROM reviews") == [(1, "review")]
     assert "card 2 of" not in result.stdout
+
+
+def test_peek_reads_the_check_without_the_orm(code_run, study_env, tmp_path):
+    from studycli import practice
+
+    assert practice.peek_check(study_env, "k-softmax") is None          # no database yet
+    code_run("stats")
+    assert practice.peek_check(study_env, "k-softmax") == "softmax"
+    assert practice.peek_check(study_env, "b-front") is None             # not a code card
+    assert practice.peek_check(tmp_path / "nothing.db", "k-softmax") is None

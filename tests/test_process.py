@@ -71,7 +71,7 @@ def test_two_sessions_on_one_database_at_once(tmp_path):
 
 
 def test_importing_the_cli_loads_neither_sqlmodel_nor_numpy():
-    code = "import sys, studycli.cli; print(sorted(m for m in ('sqlmodel', 'sqlalchemy', 'numpy', 'pydantic') if m in sys.modules))"
+    code = "import sys, studycli.cli, studycli.practice; print(sorted(m for m in ('sqlmodel', 'sqlalchemy', 'numpy', 'pydantic') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
