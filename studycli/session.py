@@ -243,7 +243,7 @@ def run_review(store: Store, cards: dict, queue: list[str], today: date, io, cod
     shown = 0
     try:
         while pending:
-            card_id, is_repeat = pending.pop(0)
+            card_id, is_repeat = pending[0]   # stays queued until its answer is committed
             card = cards[card_id]
             shown += 1
             io.card(card, shown, total, repeat=is_repeat)
@@ -253,6 +253,7 @@ def run_review(store: Store, cards: dict, queue: list[str], today: date, io, cod
             reschedule = None if is_repeat else partial(scheduler.review, quality=outcome.quality, today=today)
             store.record(card_id, outcome.quality, reschedule, day=today,
                          mode="repeat" if is_repeat else "review", duration_ms=elapsed_ms, answer=outcome.answer)
+            pending.pop(0)
             if is_repeat:
                 summary.repeats += 1
             else:

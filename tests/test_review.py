@@ -58,7 +58,7 @@ def test_invalid_input_reprompts_with_a_hint(run, study_env):
 def test_end_of_input_ends_cleanly_and_keeps_answers(run, study_env):
     result = run("review", input="\n5\n")        # answers card 1, then stdin ends
     assert result.exit_code == 0, result
-    assert "every answer is saved" in result.stdout
+    assert "every answer is saved; 5 card(s) left for later" in result.stdout
     assert [r[0] for r in reviews(study_env)] == ["b-front"]
 
 
