@@ -7,7 +7,9 @@ The model is the shipped one's shape at several widths: 4 layers, 4 heads, conte
 measurement is a fresh worker process (NumPy and torch in one process slow each other down on
 2 cores) limited to the same number of threads; the parent alternates NumPy and PyTorch round
 after round, so a busy moment on the machine hits both, and prints the medians in tokens/s.
-A step is a whole training step: forward, backward, clipping, optimizer.
+A step is a whole training step: forward, backward, clipping, optimizer. The NumPy worker keeps
+freed memory for reuse as `engine.train` does (`reuse_freed_memory`); `--tune-torch-malloc` gives
+PyTorch the same setting.
 
 Needs torch (the `reference` extra) for the PyTorch column.
 """
@@ -49,7 +51,9 @@ def numpy_worker(width, seconds):
 
     from engine import backward, optim
     from engine.model import GPT, GPTConfig
+    from engine.train import reuse_freed_memory
 
+    reuse_freed_memory()  # as engine.train does
     config = GPTConfig(vocab_size=VOCAB, n_positions=CONTEXT, n_embd=width, n_layer=LAYERS, n_head=HEADS)
     params = GPT.init(config, seed=0).params
     opt = optim.AdamW(params, lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
@@ -65,11 +69,16 @@ def numpy_worker(width, seconds):
     return timed_steps(step, seconds)
 
 
-def torch_worker(width, seconds, threads):
+def torch_worker(width, seconds, threads, tune_malloc=False):
     import torch
     import torch.nn.functional as F
     from torch import nn
 
+    if tune_malloc:
+        sys.path.insert(0, str(REPO))
+        from engine.train import reuse_freed_memory
+
+        reuse_freed_memory()
     torch.set_num_threads(threads)
     torch.manual_seed(0)
 
@@ -122,10 +131,10 @@ def torch_worker(width, seconds, threads):
 # ------------------------------------------------------------------ parent
 
 
-def run_worker(kind, width, seconds, threads):
+def run_worker(kind, width, seconds, threads, tune_torch_malloc=False):
     env = os.environ | {name: str(threads) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     cmd = [sys.executable, __file__, "--worker", kind, "--width", str(width), "--seconds", str(seconds),
-           "--threads", str(threads)]
+           "--threads", str(threads)] + (["--tune-torch-malloc"] if tune_torch_malloc else [])
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return json.loads(next(line for line in out.splitlines() if line.startswith(REPLY))[len(REPLY):])
 
@@ -136,6 +145,8 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=20.0, help="timed seconds per measurement")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--widths", type=int, nargs="+", default=[64, 128, 256])
+    p.add_argument("--tune-torch-malloc", action="store_true",
+                   help="give PyTorch the same malloc setting as engine.train (reuse_freed_memory)")
     p.add_argument("--worker", choices=("numpy", "torch"), help=argparse.SUPPRESS)
     p.add_argument("--width", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -145,7 +156,7 @@ def main(argv=None):
         print(REPLY + json.dumps(numpy_worker(args.width, args.seconds)))
         return
     if args.worker == "torch":
-        print(REPLY + json.dumps(torch_worker(args.width, args.seconds, args.threads)))
+        print(REPLY + json.dumps(torch_worker(args.width, args.seconds, args.threads, args.tune_torch_malloc)))
         return
 
     try:
@@ -160,11 +171,12 @@ def main(argv=None):
         for w in args.widths:
             order = kinds if r % 2 == 0 else kinds[::-1]
             for kind in order:
-                results[w, kind].append(run_worker(kind, w, args.seconds, args.threads))
+                results[w, kind].append(run_worker(kind, w, args.seconds, args.threads, args.tune_torch_malloc))
                 print(f"round {r + 1}/{args.rounds} d={w} {kind}: {results[w, kind][-1]:,.0f} tok/s", file=sys.stderr)
 
+    torch_malloc = "the same malloc setting" if args.tune_torch_malloc else "default malloc"
     print(f"\ntraining tokens/s, median of {args.rounds} rounds of {args.seconds:g} s, {args.threads} threads "
-          f"({LAYERS} layers, {HEADS} heads, context {CONTEXT}, batch {BATCH})\n")
+          f"({LAYERS} layers, {HEADS} heads, context {CONTEXT}, batch {BATCH}; PyTorch with {torch_malloc})\n")
     print(f"{'d':>5} {'numpy':>10} {'torch':>10} {'ratio':>7}  target")
     for w in args.widths:
         numpy_speed = statistics.median(results[w, "numpy"])

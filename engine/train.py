@@ -63,6 +63,24 @@ class TrainConfig:
                          n_layer=self.n_layer, n_head=self.n_head)
 
 
+def reuse_freed_memory() -> bool:
+    """Asks glibc's malloc to keep freed large blocks for reuse; True if it could (Linux with glibc).
+
+    A training step allocates and frees the same few hundred arrays every time. By default glibc
+    gives blocks over 128 KB back to the kernel when they are freed, and the next step faults
+    every page in again: measured on 2 cores, a third of the step time. Keeping them (up to 32 MB
+    a block, the most glibc allows) costs only the memory one step already uses.
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+        return bool(libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 1 << 30))
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        return False
+
+
 # ---------------------------------------------------------------------------------------------
 # data
 
@@ -230,6 +248,7 @@ def main(argv=None) -> int:
     from engine import corpus
 
     args, cfg = parse_args(argv)
+    reuse_freed_memory()
     command = "python -m engine.train " + shlex.join(sys.argv[1:] if argv is None else argv)
     try:
         plays = corpus.shakespeare_plays()
