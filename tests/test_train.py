@@ -403,6 +403,21 @@ def test_load_errors_are_usage_errors(tmp_path):
         demo.load(tmp_path)
 
 
+def test_stream_with_a_bpe_checkpoint(tmp_path):
+    """Any GPT-2 checkpoint directory with vocab.json + merges.txt: the text is decoded as it comes."""
+    from engine.model import GPTConfig
+    from engine.sampling import generate
+    from engine.tokenizer import BPETokenizer, train_bpe
+
+    tokenizer, _ = train_bpe("the café serves crème brûlée; the cat naps. " * 20, 300)
+    tokenizer.save(tmp_path)
+    GPT.init(GPTConfig(vocab_size=tokenizer.vocab_size, n_positions=32, n_embd=8, n_layer=1, n_head=2), seed=0).save_pretrained(tmp_path)
+    model, loaded = demo.load(tmp_path)
+    assert isinstance(loaded, BPETokenizer)
+    pieces = list(demo.stream(model, loaded, "the café", max_tokens=40, temperature=1.0, seed=2))
+    assert "".join(pieces) == loaded.decode(generate(model, loaded.encode("the café"), 40, seed=2))
+
+
 def test_generate_command(run):
     result = run(["generate", "ROMEO:", "--seed", "1", "--max-tokens", "40", "--temperature", "0.7"])
     assert result.exit_code == 0, result
