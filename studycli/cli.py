@@ -299,6 +299,11 @@ def generate(
 
     Example: study generate "ROMEO:" --temperature 0.5 --seed 1
     """
+    import os
+
+    # one token at a time is too little work to share: a second BLAS thread only waits, and on a
+    # busy machine the waiting made generation many times slower (set the variable to override)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from studycli import demo
 
     gpt, tokenizer = demo.load(model)
