@@ -18,6 +18,7 @@ app = typer.Typer(
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 TopicOption = Annotated[Optional[str], typer.Option(help="Only cards of this topic.")]
+ModelOption = Annotated[Optional[Path], typer.Option(metavar="DIR", help="A GPT-2 checkpoint directory (default: the shipped Shakespeare model).")]
 
 
 class Where:
@@ -193,27 +194,36 @@ def check(
 
 @app.command()
 def sampler(
-    logits: Annotated[Optional[str], typer.Option(help="Comma-separated logits, e.g. 2.0,1,-0.5.")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="A made-up next-token distribution after 'The cat sat on the'.")] = False,
+    prompt: Annotated[Optional[str], typer.Option(help="Text for the shipped model to continue (the default view).")] = None,
+    logits: Annotated[Optional[str], typer.Option(help="Your own comma-separated logits instead, e.g. 2.0,1,-0.5.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="A made-up distribution after 'The cat sat on the' instead.")] = False,
     temperature: Annotated[Optional[float], typer.Option(help="Divide the logits by this (0 = greedy).")] = None,
     top_k: Annotated[Optional[int], typer.Option("--top-k", help="Keep the k most likely tokens (0 = off).")] = None,
     top_p: Annotated[Optional[float], typer.Option("--top-p", help="Keep the smallest set with this much mass (1 = off).")] = None,
     show: Annotated[int, typer.Option("--show", help="How many tokens to draw.")] = 10,
+    samples: Annotated[bool, typer.Option(help="With the model: also write samples at several settings.")] = True,
+    model: ModelOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show what temperature, top-k and top-p do to a next-token distribution, as bars.
+    """Show what temperature, top-k and top-p do to a next-token distribution, and to samples.
 
-    Example: study sampler --demo --temperature 1.5 --top-p 0.8
+    By default the shipped model continues a line of Romeo and Juliet: its real next-character
+    distribution after each filter, then samples from greedy to gibberish with the share of real
+    words in each. Example: study sampler --temperature 1.5 --top-p 0.8
     """
-    from studycli import sampler as sampling, ui
+    from studycli import demo as models, sampler as sampling, ui
 
     settings = {k: v for k, v in (("temperature", temperature), ("top_k", top_k), ("top_p", top_p)) if v is not None}
-    if logits is not None and demo:
-        raise UsageError("give --logits or --demo, not both")
+    if sum((logits is not None, demo, prompt is not None or model is not None)) > 1:
+        raise UsageError("give one of --prompt/--model, --logits or --demo")
     if logits is not None:
         data = sampling.stages(sampling.parse_logits(logits), top_n=show, **settings)
-    else:
+    elif demo:
         data = sampling.demo(top_n=show, **settings)
+    else:
+        models.one_blas_thread()
+        data = models.sampler_report(prompt if prompt is not None else models.SAMPLER_PROMPT, model, top_n=show,
+                                     samples=models.SAMPLER_SETTINGS if samples else (), **settings)
     ui.sampler(data, as_json=as_json)
 
 
@@ -282,7 +292,6 @@ def lint(
         raise typer.Exit(2)
 
 
-ModelOption = Annotated[Optional[Path], typer.Option(metavar="DIR", help="A GPT-2 checkpoint directory (default: the shipped Shakespeare model).")]
 
 
 @app.command()
@@ -299,13 +308,9 @@ def generate(
 
     Example: study generate "ROMEO:" --temperature 0.5 --seed 1
     """
-    import os
-
-    # one token at a time is too little work to share: a second BLAS thread only waits, and on a
-    # busy machine the waiting made generation many times slower (set the variable to override)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from studycli import demo
 
+    demo.one_blas_thread()
     gpt, tokenizer = demo.load(model)
     pieces = demo.stream(gpt, tokenizer, prompt, max_tokens, temperature, top_k, top_p, seed)
     typer.echo(prompt, nl=False)

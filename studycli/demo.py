@@ -9,6 +9,7 @@ in `cli.py` only print what comes back.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import engine
@@ -17,6 +18,13 @@ from studycli.errors import UsageError
 SHIPPED_MODEL = Path(engine.__file__).parent / "models" / "shakespeare-char"
 FINETUNE_PROMPT = "Self-attention"
 SPARK = "▁▂▃▄▅▆▇█"
+
+
+def one_blas_thread() -> None:
+    """Decode with one BLAS thread: a token at a time is too little work to share, and a second
+    thread only waits (on a busy machine, many times slower). Call before NumPy loads; an
+    OPENBLAS_NUM_THREADS already set wins."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def load(model_dir=None):
@@ -95,6 +103,50 @@ def word_share(text: str, model_dir=None) -> float:
     from engine.corpus import real_word_share
 
     return real_word_share(text, vocabulary(model_dir))
+
+
+# ---------------------------------------------------------------------------------------------
+# the sampler on a real model
+
+SAMPLER_PROMPT = "ROMEO:\nBut soft, what light through yonder window b"
+SAMPLER_SETTINGS = (  # (temperature, top_k, top_p): from looping through fluent to gibberish
+    (0.0, 0, 1.0), (0.5, 0, 1.0), (1.0, 0, 1.0), (1.0, 0, 0.9), (1.0, 5, 1.0), (1.5, 0, 1.0), (2.0, 0, 1.0),
+)
+
+
+def token_label(tokenizer, token: int) -> str:
+    """A token as a learner can read it: quoted, with newlines and spaces visible."""
+    text = tokenizer.decode([token])
+    return repr(text) if text.strip() == text and text else repr(text).replace(" ", "\u2423")
+
+
+def next_token_logits(model, tokenizer, prompt: str):
+    """The model's logits for the token after `prompt` (cropped to its context window), float32 [V]."""
+    import numpy as np
+
+    ids = tokenizer.encode(prompt) or tokenizer.encode("\n")
+    return model(np.array(ids[-model.config.n_positions:]))[-1]
+
+
+def sampler_report(prompt=SAMPLER_PROMPT, model_dir=None, top_n=10, samples=SAMPLER_SETTINGS, sample_chars=120,
+                   seed=0, **settings) -> dict:
+    """`sampler.stages` on the model's real next-token distribution, plus samples at several settings.
+
+    Each sample carries the share of its words found in the training text: near 1 when fluent,
+    falling as the temperature makes the text gibberish.
+    """
+    from studycli import sampler
+
+    model, tokenizer = load(model_dir)
+    logits = next_token_logits(model, tokenizer, prompt)
+    labels = [token_label(tokenizer, t) for t in range(model.config.vocab_size)]
+    data = sampler.stages(logits.astype("float64"), labels, top_n=top_n, context=prompt, **settings)
+    data["samples"] = []
+    for temperature, top_k, top_p in samples:
+        text = "".join(stream(model, tokenizer, prompt, sample_chars, temperature, top_k, top_p, seed))
+        data["samples"].append({"temperature": temperature, "top_k": top_k, "top_p": top_p, "text": text,
+                                "real_words": round(word_share(text, model_dir), 3)})
+    return data
 
 
 # ---------------------------------------------------------------------------------------------

@@ -494,6 +494,16 @@ def transferred(verb: str, file: str, counts: dict) -> None:
 def sampler(data: dict, as_json: bool) -> None:
     if as_json:
         return emit_json(data)
+    from rich.table import Table
+
     from studycli import sampler as sampling
 
     sampling.render(data, out)
+    if data.get("samples"):
+        table = Table("temp", "top-k", "top-p", "real words", "sample", box=None, header_style="bold")
+        for s in data["samples"]:
+            settings = ("greedy", "-", "-") if s["temperature"] == 0 else (
+                f"{s['temperature']:g}", str(s["top_k"] or "off"), f"{s['top_p']:g}" if s["top_p"] < 1 else "off")
+            table.add_row(*settings, f"{s['real_words']:.0%}", Text(s["text"].replace("\n", " / ")))
+        out.print("\nSamples from the same prompt (share of words found in the training text):")
+        out.print(table)

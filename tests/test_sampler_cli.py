@@ -24,3 +24,29 @@ def test_bad_input_is_one_line(run):
         result = run(args)
         assert result.exit_code == 2, (args, result)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_default_view_runs_the_shipped_model(run):
+    data = json.loads(run(["sampler", "--prompt", "To be, or not to b", "--top-p", "0.9", "--json"]).stdout)
+    survivors = {stage["name"]: stage["survivors"] for stage in data["stages"]}
+    assert survivors["raw"] == 97 and 1 <= survivors["top_p"] < 97      # 97 characters in the vocabulary
+    assert data["tokens"][0]["label"] == "'e'"                          # "To be, or not to be"
+    by_temperature = {s["temperature"]: s["real_words"] for s in data["samples"] if not s["top_k"] and s["top_p"] == 1}
+    assert by_temperature[0.5] > by_temperature[2.0]                   # gibberish as the temperature rises
+
+
+def test_numeric_questions_on_the_shipped_model_match_the_sampler(run):
+    from studycli.grading.generators import generate_numeric
+
+    params, answer, _ = generate_numeric("model_char_probability", 3)
+    prompt = params["prompt"].strip('"')
+    data = json.loads(run(["sampler", "--prompt", prompt, "--temperature", str(params["temperature"]), "--no-samples",
+                           "--json"]).stdout)
+    shown = next(t for t in data["tokens"] if t["label"] == params["char"])
+    assert abs(shown["probs"][1] - answer) < 1e-9       # the temperature column is the answer
+
+    params, answer, _ = generate_numeric("model_top_p_count", 4)
+    data = json.loads(run(["sampler", "--prompt", params["prompt"].strip('"'), "--top-p", str(params["top_p"]),
+                           "--no-samples", "--json"]).stdout)
+    assert "samples" not in data or data["samples"] == []
+    assert data["stages"][-1]["survivors"] == answer

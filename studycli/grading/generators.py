@@ -173,6 +173,48 @@ def embedding_parameters(rng):
     return {"vocab_size": vocab_size, "d_model": d_model}, float(shape[0] * shape[1]), EXACT
 
 
+# Lines the shipped Shakespeare model continues in the real-model questions; a learner reads the
+# answer off `study sampler --prompt "..."`, which runs the same model.
+MODEL_PROMPTS = (
+    "But soft, what light through yonder window b",
+    "Once more unto the breach, dear frie",
+    "To be, or not to b",
+    "O Romeo, Romeo! wherefore art thou R",
+    "Now is the winter of our disc",
+)
+
+
+def _model_distribution(rng, temperature: float):
+    """(prompt, the shipped model's next-character probabilities after `temperature`, tokenizer)."""
+    from engine.layers import softmax
+    from engine.sampling import apply_temperature
+    from studycli import demo
+
+    model, tokenizer = demo.load()
+    prompt = rng.choice(MODEL_PROMPTS)
+    logits = demo.next_token_logits(model, tokenizer, prompt).astype(_np().float64)
+    return prompt, softmax(apply_temperature(logits, temperature)), tokenizer
+
+
+def model_char_probability(rng):
+    from studycli import demo
+
+    temperature = rng.choice([0.5, 0.8, 1.5, 2.0])
+    prompt, probs, tokenizer = _model_distribution(rng, temperature)
+    token = int(rng.choice(_np().argsort(-probs)[:3].tolist()))   # one of the three likeliest: worth asking
+    params = {"prompt": f'"{prompt}"', "temperature": temperature, "char": demo.token_label(tokenizer, token)}
+    return params, float(probs[token]), DECIMALS_3
+
+
+def model_top_p_count(rng):
+    from engine.sampling import top_p_filter
+
+    top_p = rng.choice([0.5, 0.8, 0.9, 0.95])
+    prompt, probs, _ = _model_distribution(rng, 1.0)
+    kept = _np().isfinite(top_p_filter(_np().log(probs), top_p)).sum()
+    return {"prompt": f'"{prompt}"', "top_p": top_p}, float(kept), EXACT
+
+
 GENERATORS: dict[str, Generator] = {
     g.name: g
     for g in (
@@ -187,6 +229,8 @@ GENERATORS: dict[str, Generator] = {
         Generator("causal_mask_allowed", ("n",), causal_mask_allowed),
         Generator("context_tokens_left", ("context_window", "prompt_tokens", "max_tokens"), context_tokens_left),
         Generator("embedding_parameters", ("vocab_size", "d_model"), embedding_parameters),
+        Generator("model_char_probability", ("prompt", "temperature", "char"), model_char_probability),
+        Generator("model_top_p_count", ("prompt", "top_p"), model_top_p_count),
     )
 }
 
