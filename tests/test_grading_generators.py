@@ -1,6 +1,7 @@
 """Generators of numeric cards: the documented placeholders, readable values, and answers that
 agree with a hand computation (plain Python arithmetic, not the engine)."""
 
+import ast
 import json
 import math
 import re
@@ -57,8 +58,27 @@ def softmax(xs):
     return [v / sum(e) for v in e]
 
 
+def model_probabilities(prompt, temperature):
+    """The shipped model's next-character probabilities, loaded and softmaxed here with plain floats."""
+    import numpy as np
+
+    from engine.model import GPT
+    from engine.tokenizer import CharTokenizer
+    from studycli.demo import SHIPPED_MODEL
+
+    model, tokenizer = GPT.from_pretrained(SHIPPED_MODEL), CharTokenizer()
+    logits = model(np.array(tokenizer.encode(prompt.strip('"'))))[-1]
+    return softmax([float(x) / temperature for x in logits]), tokenizer
+
+
 def by_hand(name, p):
     """Each answer computed from its definition with plain floats."""
+    if name == "model_char_probability":
+        probs, tokenizer = model_probabilities(p["prompt"], p["temperature"])
+        return probs[tokenizer.encode(ast.literal_eval(p["char"]))[0]]    # the label is the repr of the character
+    if name == "model_top_p_count":
+        probs, _ = model_probabilities(p["prompt"], 1.0)
+        return by_hand("top_p_count", {"probs": probs, "p": p["top_p"]})
     if name == "softmax_probability":
         return softmax(p["logits"])[p["token"]]
     if name == "temperature_probability":
