@@ -1,7 +1,6 @@
 """Generators of numeric cards: the documented placeholders, readable values, and answers that
 agree with a hand computation (plain Python arithmetic, not the engine)."""
 
-import ast
 import json
 import math
 import re
@@ -75,7 +74,10 @@ def by_hand(name, p):
     """Each answer computed from its definition with plain floats."""
     if name == "model_char_probability":
         probs, tokenizer = model_probabilities(p["prompt"], p["temperature"])
-        return probs[tokenizer.encode(ast.literal_eval(p["char"]))[0]]    # the label is the repr of the character
+        from studycli.demo import token_label
+
+        token = next(t for t in range(len(probs)) if token_label(tokenizer, t) == p["char"])
+        return probs[token]
     if name == "model_top_p_count":
         probs, _ = model_probabilities(p["prompt"], 1.0)
         return by_hand("top_p_count", {"probs": probs, "p": p["top_p"]})
