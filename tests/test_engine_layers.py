@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -84,7 +84,7 @@ def test_softmax_along_another_axis():
 @settings(max_examples=50, deadline=None)
 @given(arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(2, 16)), elements=st.floats(-100, 100)))
 def test_layer_norm_gives_mean_zero_variance_one(x):
-    x = x + np.linspace(0, 1, x.shape[-1])  # rows are never constant
+    assume(x.std(axis=-1).min() > 1e-3)  # a constant row has no variance to normalise
     c = x.shape[-1]
     y = layer_norm(x, np.ones(c), np.zeros(c), eps=0.0)
     np.testing.assert_allclose(y.mean(axis=-1), 0.0, atol=1e-9)
