@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from studycli.errors import DeckError
+from studycli.paths import deck_files
 
 CARD_TYPES = ("basic", "cloze", "mcq", "ordering", "matching", "numeric", "code")
 AUTO_GRADED_TYPES = ("mcq", "ordering", "matching", "numeric")
@@ -377,20 +378,6 @@ def cross_check(decks: list[Deck], problems: list[str], known_names: set[str] = 
 
 
 # ---------------------------------------------------------------- entry points
-
-
-def deck_files(paths: list[Path]) -> list[Path]:
-    """Every *.yaml / *.yml file under the given files and folders, sorted, each once."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-        else:
-            files.append(path)
-    unique: dict[Path, Path] = {}
-    for file in files:
-        unique.setdefault(file.resolve(), file)
-    return list(unique.values())
 
 
 def load_decks(dirs: list[Path]) -> list[Deck]:

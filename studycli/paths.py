@@ -45,3 +45,17 @@ def db_path(option: Path | None = None) -> Path:
 def answers_dir(db: Path) -> Path:
     """Where learners' code answers are kept: beside the database, so they travel together."""
     return db.parent / "answers"
+
+
+def deck_files(places: list[Path]) -> list[Path]:
+    """Every *.yaml / *.yml file under the given files and folders, sorted, each once."""
+    files: list[Path] = []
+    for path in places:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        else:
+            files.append(path)
+    unique: dict[Path, Path] = {}
+    for file in files:
+        unique.setdefault(file.resolve(), file)
+    return list(unique.values())

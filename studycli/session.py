@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from studycli import answers, content, paths, scheduler
+from studycli import answers, paths, scheduler
 from studycli.errors import UsageError
 from studycli.store import Catalog, Store
+
+if TYPE_CHECKING:
+    from studycli import content
 
 
 def study_day() -> date:
@@ -42,8 +45,10 @@ def check_filters(cards: Catalog, topic: str | None, card_type: str | None) -> N
     """Unknown topics or types are usage errors that list the valid ones."""
     if topic is not None and topic not in cards.topics():
         raise UsageError(f"no topic {topic!r}; topics: {', '.join(cards.topics())}")
-    if card_type is not None and card_type not in content.CARD_TYPES:
-        raise UsageError(f"no card type {card_type!r}; types: {', '.join(content.CARD_TYPES)}")
+    from studycli.content import CARD_TYPES
+
+    if card_type is not None and card_type not in CARD_TYPES:
+        raise UsageError(f"no card type {card_type!r}; types: {', '.join(CARD_TYPES)}")
 
 
 def select_cards(cards: Catalog, topic: str | None = None, card_type: str | None = None) -> list[str]:
@@ -322,5 +327,7 @@ def card_headline(card) -> str:
     text = {"basic": "front", "cloze": "text", "code": "prompt"}.get(card.type, "question")
     first = getattr(card, text).strip().splitlines()[0]
     if card.type == "cloze":
-        first = content.CLOZE_GAP.sub(lambda m: f"[{m.group(3) or '...'}]", first)
+        from studycli.content import CLOZE_GAP
+
+        first = CLOZE_GAP.sub(lambda m: f"[{m.group(3) or '...'}]", first)
     return first if len(first) <= 90 else first[:87] + "..."

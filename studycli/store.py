@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from sqlalchemy import Integer, event, exc as sa_exc
 from sqlmodel import Field, Session, SQLModel, create_engine, func, select
 
-from studycli import content
+from studycli import paths
 from studycli.errors import DatabaseError, StudyError
 from studycli.scheduler import QueueItem, SM2State
 
@@ -370,7 +370,7 @@ class Store:
 
         Costs one stat per deck file and one query when no deck changed since the last sync.
         """
-        files = content.deck_files([d for d in dirs if d.is_dir()])
+        files = paths.deck_files([d for d in dirs if d.is_dir()])
         fingerprints = {str(f.resolve()): (st.st_mtime_ns, st.st_size) for f in files for st in [f.stat()]}
         missing = [d for d in dirs if not d.is_dir()]
         if not missing:
@@ -378,12 +378,14 @@ class Store:
                 stored = {row.path: (row.mtime_ns, row.size) for row in session.exec(select(DeckFile))}
             if stored == fingerprints and stored:
                 return Catalog(self)
+        from studycli import content  # the deck models and YAML load only when a deck changed
+
         decks = content.load_decks(dirs)
         with self.write() as session:
             self._apply_sync(session, decks, fingerprints)
         return Catalog(self)
 
-    def _apply_sync(self, session: Session, decks: list[content.Deck], fingerprints: dict) -> None:
+    def _apply_sync(self, session: Session, decks: list, fingerprints: dict) -> None:
         now = utc_now()
         existing = {row.id: row for row in session.exec(select(CardRow))}
         seen = set()
@@ -423,9 +425,11 @@ class Store:
         with self.read() as session:
             return list(session.exec(query.order_by(CardRow.position)))
 
-    def load_cards(self, card_ids: list[str]) -> dict[str, content.Card]:
-        """The cards with these ids, as validated models."""
-        found: dict[str, content.Card] = {}
+    def load_cards(self, card_ids: list[str]) -> dict:
+        """The cards with these ids (id -> content.Card), as validated models."""
+        from studycli import content
+
+        found = {}
         with self.read() as session:
             for start in range(0, len(card_ids), 500):   # SQLite limits the number of parameters
                 chunk = card_ids[start:start + 500]
@@ -590,14 +594,20 @@ def _database_errors(path: Path):
 
 
 class Catalog(Mapping):
-    """The active cards by id: ids, topics and types at hand; a card is parsed when first read."""
+    """The active cards by id: ids, topics and types read on first use; a card is parsed when first read."""
 
     def __init__(self, store: Store):
         self._store = store
-        self._index = {card_id: (topic, kind) for card_id, topic, kind in store.card_index()}
-        self._loaded: dict[str, content.Card] = {}
+        self._ids: dict[str, tuple[str, str]] | None = None   # id -> (topic, type)
+        self._loaded: dict = {}   # id -> content.Card
 
-    def __getitem__(self, card_id: str) -> content.Card:
+    @property
+    def _index(self) -> dict[str, tuple[str, str]]:
+        if self._ids is None:   # `study stats` never needs it: 10,000 rows cost 45 ms
+            self._ids = {card_id: (topic, kind) for card_id, topic, kind in self._store.card_index()}
+        return self._ids
+
+    def __getitem__(self, card_id: str):
         if card_id not in self._index:
             raise KeyError(card_id)
         if card_id not in self._loaded:
