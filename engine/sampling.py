@@ -85,6 +85,14 @@ def generate(model, ids, max_new_tokens, temperature=1.0, top_k=0, top_p=1.0, se
     token in `stop` (one id or a collection of ids), which is included, as Hugging Face does.
     The model sees at most its last `n_positions` tokens, as in nanoGPT.
     """
+    return list(generate_stream(model, ids, max_new_tokens, temperature, top_k, top_p, seed, stop))
+
+
+def generate_stream(model, ids, max_new_tokens, temperature=1.0, top_k=0, top_p=1.0, seed=None, stop=None):
+    """The tokens of `generate`, yielded one by one as they are chosen (to show text as it comes).
+
+    The arguments are checked at once, before any token is computed.
+    """
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
     if temperature < 0 or math.isnan(temperature):
@@ -102,11 +110,13 @@ def generate(model, ids, max_new_tokens, temperature=1.0, top_k=0, top_p=1.0, se
         stop = {int(stop)}
     else:
         stop = {int(s) for s in stop}
-    rng = np.random.default_rng(seed)
-    window = model.config.n_positions
+    return _decode(model, tokens, max_new_tokens, temperature, top_k, top_p, np.random.default_rng(seed), stop)
 
-    new, feed, cache = [], tokens[-window:], model.new_cache()
-    while len(new) < max_new_tokens:
+
+def _decode(model, tokens, max_new_tokens, temperature, top_k, top_p, rng, stop):
+    window = model.config.n_positions
+    feed, cache = tokens[-window:], model.new_cache()
+    for _ in range(max_new_tokens):
         if cache.length + len(feed) > window:  # the window slides: positions shift, so start afresh
             feed, cache = tokens[-window:], model.new_cache()
         logits = model(np.array(feed), cache)[-1]  # [V] for the last position
@@ -116,8 +126,7 @@ def generate(model, ids, max_new_tokens, temperature=1.0, top_k=0, top_p=1.0, se
             logits = top_p_filter(top_k_filter(apply_temperature(logits, temperature), top_k), top_p)
             token = int(sample(logits, rng))
         tokens.append(token)
-        new.append(token)
+        yield token
         if token in stop:
-            break
+            return
         feed = [token]
-    return new

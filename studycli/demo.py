@@ -54,38 +54,20 @@ def stream(model, tokenizer, prompt, max_tokens=200, temperature=0.8, top_k=0, t
     The same tokens as `engine.sampling.generate` with the same arguments (same seed, same
     text): temperature, then top-k, then top-p, then a draw; temperature 0 is greedy.
     """
-    from engine.sampling import generate
+    from engine.sampling import generate_stream
 
     ids = tokenizer.encode(prompt) or tokenizer.encode("\n")
     try:
-        generate(model, ids, 0, temperature, top_k, top_p)  # checks the arguments, generates nothing
+        tokens = generate_stream(model, ids, max_tokens, temperature, top_k, top_p, seed)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    if max_tokens < 0:
-        raise UsageError(f"max tokens must be >= 0, got {max_tokens}")
-    return _pieces(model, tokenizer, ids, max_tokens, temperature, top_k, top_p, seed)
+    return _pieces(tokenizer, tokens, max_tokens)
 
 
-def _pieces(model, tokenizer, ids, max_tokens, temperature, top_k, top_p, seed):
-    import numpy as np
-
-    from engine.sampling import apply_temperature, greedy, sample, top_k_filter, top_p_filter
-
-    rng = np.random.default_rng(seed)
-    window = model.config.n_positions
-    tokens, new, shown = list(ids), [], ""
-    feed, cache = tokens[-window:], model.new_cache()
-    while len(new) < max_tokens:
-        if cache.length + len(feed) > window:  # past the context: re-run the last window
-            feed, cache = tokens[-window:], model.new_cache()
-        logits = model(np.array(feed), cache)[-1]  # [V]
-        if temperature == 0:
-            token = int(greedy(logits))
-        else:
-            token = int(sample(top_p_filter(top_k_filter(apply_temperature(logits, temperature), top_k), top_p), rng))
-        tokens.append(token)
+def _pieces(tokenizer, tokens, max_tokens):
+    new, shown = [], ""
+    for token in tokens:
         new.append(token)
-        feed = [token]
         text = tokenizer.decode(new)
         if not text.endswith("\ufffd") or len(new) == max_tokens:  # wait for the rest of a split character
             yield text[len(shown):]
