@@ -114,6 +114,7 @@ def generate_stream(model, ids, max_new_tokens, temperature=1.0, top_k=0, top_p=
 
 
 def _decode(model, tokens, max_new_tokens, temperature, top_k, top_p, rng, stop):
+    """The decoding loop of generate_stream, on checked arguments; appends to `tokens` as it goes."""
     window = model.config.n_positions
     feed, cache = tokens[-window:], model.new_cache()
     for _ in range(max_new_tokens):

@@ -333,3 +333,14 @@ def test_sampler_parses_logits_and_renders_bars():
     render(data, console)
     text = console.export_text()
     assert "mat" in text and "filtered" in text and "top-p 0.9" in text and "mass kept" in text
+
+
+def test_generate_stream_yields_the_tokens_of_generate_and_checks_arguments_at_once(model):
+    from engine.sampling import generate_stream
+
+    kwargs = dict(temperature=0.9, top_k=5, seed=3)
+    stream = generate_stream(model, [4, 2], 7, **kwargs)
+    assert next(stream) == generate(model, [4, 2], 1, **kwargs)[0]
+    assert [next(stream)] + list(stream) == generate(model, [4, 2], 7, **kwargs)[1:]
+    with pytest.raises(ValueError, match="top_p"):
+        generate_stream(model, [4, 2], 7, top_p=2.0)  # raised on the call, before any iteration
