@@ -30,17 +30,22 @@ def batch(config=TINY, b=3, t=7, seed=2):
     return ids, rng.integers(0, config.vocab_size, (b, t))
 
 
+def central_difference(f, x, i, h=1e-6):
+    """d f() / d x[i] by central differences (x[i] is changed in place, then restored)."""
+    old = x[i]
+    x[i] = old + h
+    up = f()
+    x[i] = old - h
+    down = f()
+    x[i] = old
+    return (up - down) / (2 * h)
+
+
 def numeric_grad(f, x, h=1e-6):
-    """Central differences of the scalar f() with respect to every entry of x (changed in place, restored)."""
+    """Central differences of the scalar f() with respect to every entry of x."""
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        up = f()
-        x[i] = old - h
-        down = f()
-        x[i] = old
-        grad[i] = (up - down) / (2 * h)
+        grad[i] = central_difference(f, x, i, h)
     return grad
 
 
@@ -162,20 +167,13 @@ def test_model_gradients_finite_differences(mode):
     assert list(grads) == bw.trainable_names(params, TINY.n_layer, train)
     f = lambda: bw.evaluate_loss(params, TINY, ids, targets)
     rng = np.random.default_rng(8)
-    h = 1e-6
     for name, g in grads.items():
         w = params[name]
         flat = [np.unravel_index(i, w.shape) for i in rng.choice(w.size, min(4, w.size), replace=False)]
         if name == "transformer.wte.weight":
             flat.append((4, 0))  # a token that occurs several times
         for i in flat:
-            old = w[i]
-            w[i] = old + h
-            up = f()
-            w[i] = old - h
-            down = f()
-            w[i] = old
-            assert g[i] == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-9), (name, i)
+            assert g[i] == pytest.approx(central_difference(f, w, i), rel=1e-5, abs=1e-9), (name, i)
 
 
 def test_wpe_gradient_only_for_used_positions():
