@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -61,11 +62,16 @@ def test_sigkill_mid_session_loses_no_answer(tmp_path):
 def test_two_sessions_on_one_database_at_once(tmp_path):
     db = tmp_path / "study.db"
     subprocess.run(study("stats"), env=study_env(db), check=True, capture_output=True)
-    procs = [subprocess.Popen(study("review", "--type", "basic", "--new", "5"), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, env=study_env(db), text=True) for _ in range(2)]
+    procs = [subprocess.Popen(study("review", "--type", "basic", "--new", "5"), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=study_env(db), text=True)
+             for _ in range(2)]
     outs = [p.communicate("\n5\n" * 5, timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert count(db, "SELECT count(*) FROM reviews WHERE scheduled = 1") == 10   # both sessions saved
+    # Both saw the same new cards unless one started after the other had used up the daily limit;
+    # either way, every answer either session reports is in the database.
+    answered = [int(re.search(r"answered (\d+) card", out).group(1)) if "answered" in out else 0 for out, _ in outs]
+    assert 5 <= sum(answered) <= 10
+    assert count(db, "SELECT count(*) FROM reviews WHERE scheduled = 1") == sum(answered)
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
