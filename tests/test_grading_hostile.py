@@ -21,7 +21,7 @@ SLEEPER_MARKERS = ("271.8281", "271.8282", "314.1592")  # argv of the processes 
 
 EXPECTED = {
     "endless_loop": ("timeout", "time limit"),
-    "endless_c_call": ("timeout", "time limit"),
+    "endless_c_call": ("timeout", " limit of "),  # the wall limit or the CPU limit, whichever comes first
     "huge_allocation": ("memory", "out of memory"),
     "sys_exit": ("error", "sys.exit"),
     "exit_at_import": ("error", "sys.exit while being imported"),
