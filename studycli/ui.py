@@ -234,8 +234,9 @@ def undone(review) -> None:
     if review is None:
         note("Nothing to undo.")
         return
+    schedule = f"due {review.due_before}" if review.due_before else "new (never reviewed)"
     note(f"Undid your answer to {review.card_id} (quality {review.quality}, {review.study_day}); "
-         f"its schedule is back to due {review.due_before or 'new'}.")
+         f"the card is back to {schedule}.")
 
 
 def stats(report: dict, as_json: bool) -> None:
