@@ -130,3 +130,24 @@ def test_peek_reads_the_check_without_the_orm(code_run, study_env, tmp_path):
     assert practice.peek_check(study_env, "k-softmax") == "softmax"
     assert practice.peek_check(study_env, "b-front") is None             # not a code card
     assert practice.peek_check(tmp_path / "nothing.db", "k-softmax") is None
+
+
+def test_review_opens_the_editor_on_the_answer_file(code_run, study_env, tmp_path, monkeypatch):
+    editor = tmp_path / "fake-editor"
+    solution = tmp_path / "solution.py"
+    solution.write_text(RIGHT)
+    editor.write_text(f"#!/bin/sh\ncp {solution} \"$1\"\n")   # an editor that types the right answer
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", f"{editor}")
+    result = review_code(code_run, "\n")
+    assert result.exit_code == 0, result
+    assert "opening your editor" in " ".join(result.stdout.split())   # rich may wrap the long path
+    assert answer_path(study_env).read_text() == RIGHT
+    assert rows(study_env, "SELECT quality FROM reviews") == [(5,)]
+
+
+def test_a_missing_editor_is_one_line(code_run, monkeypatch):
+    monkeypatch.setenv("EDITOR", "/no/such/editor --wait")
+    result = review_code(code_run, "\n")
+    assert result.exit_code == 1
+    assert "cannot start the editor" in result.stderr and result.stderr.count("\n") == 1
