@@ -153,9 +153,15 @@ def practise(card: "CodeCard", io, store: "Store", today: date) -> "Outcome":
         write_starter(card, path)
     hints_shown = 0
     attempts = store.submissions_on(card.id, today)   # earlier tries today count as retries
-    io.code_file(path, editor=bool(os.environ.get("VISUAL") or os.environ.get("EDITOR")))
+    use_editor = bool(os.environ.get("VISUAL") or os.environ.get("EDITOR"))
+    io.code_file(path, editor=use_editor)
     while True:
-        open_editor(path)
+        if use_editor:
+            try:
+                open_editor(path)
+            except StudyError as exc:   # a broken $EDITOR must not end the session
+                io.hint(f"{exc}; edit {path} yourself, then come back here")
+                use_editor = False
         choice = io.code_prompt(hints_left=len(card.hints) - hints_shown)
         if choice == "quit":
             raise EndSession
