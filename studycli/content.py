@@ -25,7 +25,6 @@ from studycli.errors import DeckError
 from studycli.paths import deck_files
 
 CARD_TYPES = ("basic", "cloze", "mcq", "ordering", "matching", "numeric", "code")
-AUTO_GRADED_TYPES = ("mcq", "ordering", "matching", "numeric")
 KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"    # card ids and topics
 SNAKE = r"^[a-z_][a-z0-9_]*$"           # checks and generators: Python function names
 CLOZE_GAP = re.compile(r"\{\{c(\d+)::(.+?)(?:::(.+?))?\}\}", re.S)
@@ -70,10 +69,6 @@ class ClozeCard(CardBase):
         if not CLOZE_GAP.search(self.text):
             raise ValueError("cloze text has no gap; write {{c1::answer}}")
         return self
-
-    def gaps(self) -> list[tuple[str, str | None]]:
-        """(answer, hint) for every gap, in reading order."""
-        return [(m.group(2), m.group(3)) for m in CLOZE_GAP.finditer(self.text)]
 
 
 class McqCard(CardBase):

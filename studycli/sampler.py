@@ -8,8 +8,6 @@ Plain data in, plain data out (JSON-ready), so the command stays a few lines.
 
 from __future__ import annotations
 
-import math
-
 from studycli.errors import UsageError
 
 # A made-up but plausible next-token distribution, for `study sampler --demo`.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, timedelta
 from functools import partial
 
@@ -232,7 +232,6 @@ def test_an_empty_database(run):
 def test_fast_on_ten_thousand_cards_and_a_hundred_thousand_reviews(tmp_path):
     """report() itself, without imports or the deck sync: a small share of the 0.45 s budget."""
     import sqlite3
-    import time
 
     from studycli.store import Store
 

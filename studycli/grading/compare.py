@@ -164,9 +164,3 @@ def same(expected, got, rtol: float, atol: float) -> bool:
     with np.errstate(invalid="ignore"):
         return bool(np.allclose(got.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True))
 
-
-def finite_or_text(x):
-    """A float fit for JSON: NaN and infinities become strings."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    return x
