@@ -117,10 +117,15 @@ def stats(as_json: JsonOption = False) -> None:
 
     Example: study stats --json
     """
-    from studycli import session, stats as progress, ui
+    from studycli import dbfile, paths, stats as progress, ui
 
-    store, all_cards = session.open_study(Where.db, Where.content)
-    ui.stats(progress.report(store, all_cards, session.study_day()), as_json=as_json)
+    db = paths.db_path(Where.db)
+    if not dbfile.is_current(db, paths.deck_dirs(Where.content)):
+        from studycli import session
+
+        session.open_study(Where.db, Where.content)   # create, migrate or sync first; then read plainly
+    with dbfile.reader(db) as conn:
+        ui.stats(progress.report(conn, paths.study_day()), as_json=as_json)
 
 
 @app.command()

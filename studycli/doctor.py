@@ -21,7 +21,7 @@ def report(db: Path | None, extra_content: list[Path]) -> list[tuple[str, bool, 
 
 
 def _database(path: Path) -> tuple[str, bool, str]:
-    from studycli.store import SCHEMA_VERSION, inspect_file
+    from studycli.dbfile import SCHEMA_VERSION, inspect_file
 
     try:
         version = inspect_file(path)

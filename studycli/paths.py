@@ -1,9 +1,12 @@
-"""Where things live: the built-in deck, extra decks, the database and learners' answers."""
+"""What the environment decides: the built-in and extra decks, the database, learners' answers, the study day."""
 
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
+
+from studycli.errors import UsageError
 
 APP_NAME = "studycli"
 
@@ -30,6 +33,11 @@ def data_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def deck_dirs(extra: list[Path] | None = None) -> list[Path]:
+    """Every deck folder: the built-in deck, then --content, then STUDYCLI_CONTENT."""
+    return [content_dir(), *extra_content_dirs(extra)]
 
 
 def db_path(option: Path | None = None) -> Path:
@@ -59,3 +67,14 @@ def deck_files(places: list[Path]) -> list[Path]:
     for file in files:
         unique.setdefault(file.resolve(), file)
     return list(unique.values())
+
+
+def study_day() -> date:
+    """STUDYCLI_TODAY (YYYY-MM-DD) when set, else the local calendar date."""
+    value = os.environ.get("STUDYCLI_TODAY")
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"STUDYCLI_TODAY={value!r} is not a date; use YYYY-MM-DD") from None

@@ -6,7 +6,6 @@ of input or a killed process loses nothing already answered.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from studycli import answers, paths, scheduler
+from studycli.paths import study_day  # noqa: F401  (commands ask the session for the day)
 from studycli.errors import UsageError
 from studycli.store import Catalog, Store
 
@@ -23,21 +23,10 @@ if TYPE_CHECKING:
     from studycli import content
 
 
-def study_day() -> date:
-    """STUDYCLI_TODAY (YYYY-MM-DD) when set, else the local calendar date."""
-    value = os.environ.get("STUDYCLI_TODAY")
-    if not value:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"STUDYCLI_TODAY={value!r} is not a date; use YYYY-MM-DD") from None
-
-
 def open_study(db: Path | None = None, extra_content: list[Path] | None = None) -> tuple[Store, Catalog]:
     """The store, synced with every deck, and the active cards by id."""
     store = Store.open(paths.db_path(db))
-    cards = store.sync([paths.content_dir(), *paths.extra_content_dirs(extra_content)])
+    cards = store.sync(paths.deck_dirs(extra_content))
     return store, cards
 
 
@@ -306,10 +295,12 @@ def card_details(store: Store, cards: dict, card_id: str) -> dict:
         close = [c for c in cards if card_id in c or c in card_id][:3]
         suggestion = f"; did you mean {', '.join(close)}?" if close else "; `study cards` lists them"
         raise UsageError(f"no card with id {card_id!r}{suggestion}")
+    from studycli import content
+
     related = []
     for ref in card.related:
         if ref in cards:
-            related.append({"id": ref, "kind": "card", "text": card_headline(cards[ref])})
+            related.append({"id": ref, "kind": "card", "text": content.card_headline(cards[ref])})
         elif ref in cards.topics():
             related.append({"id": ref, "kind": "topic", "text": f"{len(select_cards(cards, ref))} cards"})
     history = [
@@ -320,14 +311,3 @@ def card_details(store: Store, cards: dict, card_id: str) -> dict:
     ]
     return {"card": card.model_dump(mode="json"), "state": _state_dict(store.state(card_id)),
             "history": history, "related": related}
-
-
-def card_headline(card) -> str:
-    """The card's question in one line, for lists."""
-    text = {"basic": "front", "cloze": "text", "code": "prompt"}.get(card.type, "question")
-    first = getattr(card, text).strip().splitlines()[0]
-    if card.type == "cloze":
-        from studycli.content import CLOZE_GAP
-
-        first = CLOZE_GAP.sub(lambda m: f"[{m.group(3) or '...'}]", first)
-    return first if len(first) <= 90 else first[:87] + "..."

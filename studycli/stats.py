@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from studycli.store import Store
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from studycli.store import Store
 
 MATURE_DAYS = 21          # an interval this long or longer counts as mature (as in Anki)
 RETENTION_DAYS = 30       # retention looks at the answers of the last 30 days
@@ -81,27 +84,32 @@ ORDER BY s.ef ASC, s.lapses DESC, c.id
 LIMIT :limit"""
 
 
-def report(store: Store, cards, today: date) -> dict:
+REVIEW_COUNTS = "SELECT SUM(study_day = :today), COUNT(*) FROM reviews"
+
+
+def report(conn, today: date) -> dict:
     """The overview's numbers plus, per topic and in total: learning, mature, retention, average EF (of the
     cards reviewed at least once) and code checks passed; the streak, a 12-week heatmap, a 30-day
-    forecast and the weakest cards."""
-    reviews_today, reviews_total = store.review_counts(today)
+    forecast and the weakest cards.
+
+    `conn` is a DB-API connection (sqlite3's): the report is plain SQL, so `study stats` needs no ORM.
+    """
     params = {"today": today.isoformat(), "mature": MATURE_DAYS,
               "since": (today - timedelta(days=RETENTION_DAYS)).isoformat(),
               "until": (today + timedelta(days=FORECAST_DAYS - 1)).isoformat(), "limit": WEAKEST}
-    with store.read() as session:
-        conn = session.connection()
 
-        def rows(sql: str, **extra):
-            return conn.exec_driver_sql(sql, {**params, **extra}).fetchall()
+    def rows(sql: str, **extra):
+        return conn.execute(sql, {**params, **extra}).fetchall()
 
-        topic_rows = rows(TOPIC_COUNTS)
-        retention = {topic: (n, passed) for topic, n, passed in rows(RETENTION)}
-        code_passed = dict(rows(CODE_PASSED))
-        days = [date.fromisoformat(d) for (d,) in rows(STUDY_DAYS)]
-        per_day = dict(rows(REVIEWS_PER_DAY, since=(today - timedelta(days=HEATMAP_DAYS)).isoformat()))
-        forecast = dict(rows(FORECAST))
-        weakest = rows(WEAKEST_CARDS)
+    [(reviews_today, reviews_total)] = rows(REVIEW_COUNTS)
+    reviews_today = reviews_today or 0
+    topic_rows = rows(TOPIC_COUNTS)
+    retention = {topic: (n, passed) for topic, n, passed in rows(RETENTION)}
+    code_passed = dict(rows(CODE_PASSED))
+    days = [date.fromisoformat(d) for (d,) in rows(STUDY_DAYS)]
+    per_day = dict(rows(REVIEWS_PER_DAY, since=(today - timedelta(days=HEATMAP_DAYS)).isoformat()))
+    forecast = dict(rows(FORECAST))
+    weakest = rows(WEAKEST_CARDS)
 
     topics = {}
     ef_sums = {}
@@ -167,7 +175,7 @@ def _mean(total: float, n: int) -> float | None:
 
 def _weak_card(row) -> dict:
     from studycli.content import card_from_dict
-    from studycli.session import card_headline
+    from studycli.content import card_headline
 
     card_id, topic, ef, lapses, interval, due, data = row
     return {"id": card_id, "topic": topic, "ef": round(ef, 4), "lapses": lapses, "interval": interval,

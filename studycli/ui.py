@@ -185,7 +185,7 @@ def card_list(rows: list[dict], as_json: bool) -> None:
     from rich.table import Table
 
     from studycli.content import card_from_dict
-    from studycli.session import card_headline
+    from studycli.content import card_headline
 
     table = Table("id", "topic", "type", "due", "ivl", "EF", "card", box=None, header_style="bold")
     for row in rows:
@@ -404,7 +404,7 @@ class ExamTerminal(Terminal):
     def sheet(self, questions, sheet) -> None:
         from rich.table import Table
 
-        from studycli.session import card_headline
+        from studycli.content import card_headline
 
         table = Table("#", "answer", "", "question", box=None, header_style="bold")
         for q in questions:

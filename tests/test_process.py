@@ -85,3 +85,16 @@ def test_importing_the_cli_loads_neither_sqlmodel_nor_numpy():
 def test_help_runs_as_a_script():
     result = subprocess.run(study("--help"), capture_output=True, text=True)
     assert result.returncode == 0 and "review" in result.stdout
+
+
+def test_stats_of_a_current_database_loads_no_orm(tmp_path):
+    """`study stats` reads a current, synced database with plain sqlite3: SQLAlchemy stays unloaded."""
+    db = tmp_path / "study.db"
+    env = study_env(db)
+    subprocess.run(study("stats"), env=env, check=True, capture_output=True)   # creates and syncs
+    code = ("import sys; from studycli.cli import main\n"
+            "try:\n    main(['stats', '--json'])\nexcept SystemExit:\n    pass\n"
+            "print('LOADED', 'sqlalchemy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("LOADED False")
+    assert '"reviews_total": 0' in out

@@ -10,7 +10,7 @@ from functools import partial
 
 import pytest
 
-from studycli import scheduler, store as store_module
+from studycli import dbfile, scheduler
 from studycli.errors import DatabaseError
 from studycli.store import SCHEMA_VERSION, SQLModel, Store
 
@@ -97,7 +97,7 @@ def test_newer_schema_is_refused(run, study_env):
 
 def test_a_locked_database_gets_one_line(run, study_env, monkeypatch):
     run("stats")
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(dbfile, "BUSY_TIMEOUT_S", 0.2)
     holder = sqlite3.connect(study_env, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
