@@ -9,10 +9,11 @@ printed:
   inside the namespaces the grader uses (unshare), i.e. the fixed cost of the grading child;
 - grade(): a fresh Python process that imports studycli.grading and grades the file (the
   grader's share of a check, NumPy imports included);
-- study check: `python -m studycli check CARD FILE --no-record` with a throwaway database,
-  the whole command a learner runs (deck loading and the database included).
+- study check: `python -m studycli check CARD FILE` with a throwaway database, the whole
+  command a learner runs (the submission stored and counted as a review), and the same with
+  `--no-record` (nothing written, so the database layer is never loaded).
 
-The target is 0.6 s for one `study check`.
+The target is 0.6 s for one `study check` (the recorded one is the learner's usual command).
 """
 
 from __future__ import annotations
@@ -61,16 +62,18 @@ def main() -> None:
     child = [sys.executable, "-I", "-B", "-c", "import numpy"]
     grade_only = [sys.executable, "-c", f"from studycli.grading import grade; assert grade('softmax', {str(ANSWER)!r}).passed"]
     card = softmax_card_id()
-    rows = {"child start-up (python -I + numpy)": [], f"child start-up in {mode}": [], "grade() in a fresh process": [], "study check (end to end)": []}
+    rows = {"child start-up (python -I + numpy)": [], f"child start-up in {mode}": [], "grade() in a fresh process": [],
+            "study check --no-record": [], "study check (end to end)": []}
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "STUDYCLI_DB": str(Path(tmp) / "bench.db"), "PYTHONPATH": str(REPO)}
-        check = [sys.executable, "-m", "studycli", "check", card, str(ANSWER), "--no-record"]
-        wall(check, env=env, cwd=REPO)  # warm the file cache and create the database once
+        check = [sys.executable, "-m", "studycli", "check", card, str(ANSWER)]
+        wall([*check, "--no-record"], env=env, cwd=REPO)  # warm the file cache and create the database once
         for _ in range(rounds):  # interleaved, so a busy moment hits every row alike
             rows["child start-up (python -I + numpy)"].append(wall(child, env={**CHILD_ENV, "HOME": tmp}))
             if prefix:
                 rows[f"child start-up in {mode}"].append(wall([*prefix, *child], env={**CHILD_ENV, "HOME": tmp}))
             rows["grade() in a fresh process"].append(wall(grade_only, env=env, cwd=REPO))
+            rows["study check --no-record"].append(wall([*check, "--no-record"], env=env, cwd=REPO))
             rows["study check (end to end)"].append(wall(check, env=env, cwd=REPO))
 
     print(f"grading benchmark: median of {rounds} rounds, sandbox: {mode}")

@@ -182,16 +182,9 @@ def check(
 
     Example: study check sa-softmax-code softmax.py --json
     """
-    from studycli import paths, practice
+    from studycli import practice, ui
 
-    started = practice.start_grading(practice.peek_check(paths.db_path(Where.db), card_id), file)
-    from studycli import session, ui
-
-    store, all_cards = session.open_study(Where.db, Where.content)
-    card = practice.code_card(all_cards, card_id)
-    today = session.study_day()
-    verdict = practice.grade_file(store, card, file, today, record=not no_record, started=started)
-    quality = practice.record_check_pass(store, card, today) if verdict.passed and not no_record else None
+    verdict, quality = practice.check(card_id, file, db=Where.db, extra_content=Where.content, record=not no_record)
     ui.check_result(verdict, quality, as_json=as_json)
     if not verdict.passed:
         raise typer.Exit(1)

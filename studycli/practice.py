@@ -127,6 +127,29 @@ def grade_file(store: "Store | None", card: "CodeCard", path: Path, today: date,
     return verdict
 
 
+def check(card_id: str, file: Path, *, db: Path | None = None, extra_content: list[Path] | None = None,
+          record: bool = True):
+    """`study check`: (verdict, the grade it counted as, or None) for `file` against a code card.
+
+    Grading starts before the database layer loads, from the card's check read with plain
+    sqlite3 when the database is current; with `record` off the ORM is then never loaded.
+    """
+    from studycli import dbfile
+
+    db_file = paths.db_path(db)
+    current = dbfile.is_current(db_file, paths.deck_dirs(extra_content))
+    started = start_grading(peek_check(db_file, card_id) if current else None, file)
+    if started is not None and not record:
+        return started[1].result(), None
+    from studycli import session
+
+    store, cards = session.open_study(db, extra_content)
+    card = code_card(cards, card_id)
+    today = paths.study_day()
+    verdict = grade_file(store, card, file, today, record=record, started=started)
+    return verdict, record_check_pass(store, card, today) if verdict.passed and record else None
+
+
 def record_check_pass(store: "Store", card: "CodeCard", today: date) -> int | None:
     """A pass with `study check` counts as the day's review of a due or new card.
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from conftest import DECKS
+from conftest import DECKS, FIXTURES
 
 
 def study_env(db) -> dict:
@@ -98,3 +98,20 @@ def test_stats_of_a_current_database_loads_no_orm(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("LOADED False")
     assert '"reviews_total": 0' in out
+
+
+def test_check_without_recording_loads_no_orm(tmp_path):
+    """`study check --no-record` on a current database grades without loading SQLAlchemy."""
+    db = tmp_path / "study.db"
+    env = study_env(db)
+    env["STUDYCLI_CONTENT"] = str(FIXTURES / "code-decks")
+    answer = tmp_path / "softmax.py"
+    answer.write_text("import numpy as np\n\ndef softmax(x, axis=-1):\n"
+                      "    e = np.exp(x - x.max(axis=axis, keepdims=True))\n    return e / e.sum(axis=axis, keepdims=True)\n")
+    subprocess.run(study("stats"), env=env, check=True, capture_output=True)   # creates and syncs
+    code = ("import sys; from studycli.cli import main\n"
+            f"try:\n    main(['check', 'k-softmax', {str(answer)!r}, '--no-record', '--json'])\n"
+            "except SystemExit as exc:\n    print('EXIT', exc.code)\n"
+            "print('LOADED', 'sqlalchemy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert '"status": "pass"' in out and out.strip().endswith("LOADED False")
