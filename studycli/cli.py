@@ -40,11 +40,13 @@ def root(
     """
     Where.db, Where.content = db, list(content or [])
     if ctx.invoked_subcommand is None:
-        from studycli import session, stats, ui
+        from studycli import dbfile, paths, session, stats, ui
 
         store, cards = session.open_study(Where.db, Where.content)
-        today = session.study_day()
-        ui.dashboard(stats.overview(store, cards, today), len(session.todays_queue(store, cards, today)))
+        today = paths.study_day()
+        with dbfile.reader(paths.db_path(Where.db)) as conn:
+            numbers = stats.overview(conn, today)
+        ui.dashboard(numbers, len(session.todays_queue(store, cards, today)))
 
 
 @app.command()
@@ -60,10 +62,10 @@ def review(
     """
     from functools import partial
 
-    from studycli import practice, session, ui
+    from studycli import paths, practice, session, ui
 
     store, cards = session.open_study(Where.db, Where.content)
-    today = session.study_day()
+    today = paths.study_day()
     queue = session.todays_queue(store, cards, today, new_limit=new, limit=limit, topic=topic, card_type=card_type)
     terminal = ui.Terminal()
     code_runner = partial(practice.practise, store=store, today=today)
@@ -80,10 +82,10 @@ def cards(
 
     Example: study cards --topic llm-parameters --due
     """
-    from studycli import session, ui
+    from studycli import paths, session, ui
 
     store, all_cards = session.open_study(Where.db, Where.content)
-    ui.card_list(session.card_rows(store, all_cards, session.study_day(), topic=topic, due_only=due), as_json=as_json)
+    ui.card_list(session.card_rows(store, all_cards, paths.study_day(), topic=topic, due_only=due), as_json=as_json)
 
 
 @app.command()
@@ -143,12 +145,12 @@ def exam(
     """
     import sys
 
-    from studycli import exam as mock, session, ui
+    from studycli import paths, exam as mock, session, ui
 
     store, all_cards = session.open_study(Where.db, Where.content)
     if history:
         return ui.exam_history(mock.history(store), as_json=as_json)
-    result = mock.run(store, all_cards, ui.ExamTerminal(), session.study_day(), questions=questions, minutes=minutes,
+    result = mock.run(store, all_cards, ui.ExamTerminal(), paths.study_day(), questions=questions, minutes=minutes,
                       topic=topic, seed=seed, interrupt=sys.stdin.isatty())
     ui.exam_result(result)
 

@@ -77,16 +77,15 @@ def peek_check(db: Path, card_id: str) -> str | None:
     Plain sqlite3, read-only: `study check` uses it to start grading while the database layer
     (about 0.25 s of imports) is still loading.
     """
+    from studycli import dbfile
+
     if not db.is_file():
         return None
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
-        try:
+        with dbfile.reader(db) as conn:
             row = conn.execute("SELECT data FROM cards WHERE id = ? AND type = 'code' AND NOT retired",
                                (card_id,)).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
+    except (StudyError, sqlite3.Error):
         return None
     return json.loads(row[0]).get("check") if row else None
 

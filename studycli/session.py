@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from studycli import answers, paths, scheduler
-from studycli.paths import study_day  # noqa: F401  (commands ask the session for the day)
 from studycli.errors import UsageError
 from studycli.store import Catalog, Store
 

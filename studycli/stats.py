@@ -9,31 +9,12 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from studycli.store import Store
 
 MATURE_DAYS = 21          # an interval this long or longer counts as mature (as in Anki)
 RETENTION_DAYS = 30       # retention looks at the answers of the last 30 days
 HEATMAP_DAYS = 12 * 7     # the heatmap covers the last 12 weeks
 FORECAST_DAYS = 30        # the forecast covers today and the next 29 days
 WEAKEST = 10              # how many weak cards to list
-
-
-def overview(store: Store, cards, today: date) -> dict:
-    """Totals and per-topic counts: cards, new, due today, reviews today and ever."""
-    by_topic = store.topic_counts(today)
-    reviews_today, reviews_total = store.review_counts(today)
-    return {
-        "today": today.isoformat(),
-        "cards": sum(t["cards"] for t in by_topic.values()),
-        "new": sum(t["new"] for t in by_topic.values()),
-        "due_today": sum(t["due_today"] for t in by_topic.values()),
-        "reviews_today": reviews_today,
-        "reviews_total": reviews_total,
-        "by_topic": by_topic,
-    }
 
 
 TOPIC_COUNTS = """
@@ -87,6 +68,33 @@ LIMIT :limit"""
 REVIEW_COUNTS = "SELECT SUM(study_day = :today), COUNT(*) FROM reviews"
 
 
+def _rows(conn, sql: str, params: dict) -> list[tuple]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _summary(today: date, topic_rows: list[tuple], review_counts: tuple) -> dict:
+    """The dashboard's numbers from TOPIC_COUNTS and REVIEW_COUNTS rows (`report` starts from them)."""
+    reviews_today, reviews_total = review_counts
+    by_topic = {topic: {"cards": n, "new": new, "due_today": due}
+                for topic, n, new, _learning, _mature, due, _ef, _code in sorted(topic_rows)}
+    return {
+        "today": today.isoformat(),
+        "cards": sum(t["cards"] for t in by_topic.values()),
+        "new": sum(t["new"] for t in by_topic.values()),
+        "due_today": sum(t["due_today"] for t in by_topic.values()),
+        "reviews_today": reviews_today or 0,
+        "reviews_total": reviews_total,
+        "by_topic": by_topic,
+    }
+
+
+def overview(conn, today: date) -> dict:
+    """Totals and per-topic counts: cards, new, due today, reviews today and ever (the dashboard)."""
+    params = {"today": today.isoformat(), "mature": MATURE_DAYS}
+    [counts] = _rows(conn, REVIEW_COUNTS, params)
+    return _summary(today, _rows(conn, TOPIC_COUNTS, params), counts)
+
+
 def report(conn, today: date) -> dict:
     """The overview's numbers plus, per topic and in total: learning, mature, retention, average EF (of the
     cards reviewed at least once) and code checks passed; the streak, a 12-week heatmap, a 30-day
@@ -99,10 +107,9 @@ def report(conn, today: date) -> dict:
               "until": (today + timedelta(days=FORECAST_DAYS - 1)).isoformat(), "limit": WEAKEST}
 
     def rows(sql: str, **extra):
-        return conn.execute(sql, {**params, **extra}).fetchall()
+        return _rows(conn, sql, {**params, **extra})
 
-    [(reviews_today, reviews_total)] = rows(REVIEW_COUNTS)
-    reviews_today = reviews_today or 0
+    [counts] = rows(REVIEW_COUNTS)
     topic_rows = rows(TOPIC_COUNTS)
     retention = {topic: (n, passed) for topic, n, passed in rows(RETENTION)}
     code_passed = dict(rows(CODE_PASSED))
@@ -130,13 +137,7 @@ def report(conn, today: date) -> dict:
     totals["average_ef"] = _mean(sum(ef_sums.values()), totals["cards"] - totals["new"])
 
     return {
-        "today": today.isoformat(),
-        "cards": totals["cards"],
-        "new": totals["new"],
-        "due_today": totals["due_today"],
-        "reviews_today": reviews_today,
-        "reviews_total": reviews_total,
-        "by_topic": {topic: {key: t[key] for key in ("cards", "new", "due_today")} for topic, t in topics.items()},
+        **_summary(today, topic_rows, counts),
         "topics": topics,
         "totals": totals,
         "streak": streak(days, today),

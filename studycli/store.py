@@ -13,11 +13,11 @@ import json
 from collections.abc import Mapping
 from contextlib import contextmanager
 
-from sqlalchemy import Integer, event, exc as sa_exc
+from sqlalchemy import event, exc as sa_exc
 from sqlmodel import Field, Session, SQLModel, create_engine, func, select
 
 from studycli import dbfile
-from studycli.dbfile import MIGRATIONS, SCHEMA_VERSION, inspect_file  # noqa: F401  (part of the store's API)
+from studycli.dbfile import MIGRATIONS, SCHEMA_VERSION, inspect_file
 from studycli.errors import DatabaseError, StudyError
 from studycli.scheduler import QueueItem, SM2State
 
@@ -363,26 +363,6 @@ class Store:
                          CardState.due, CardState.lapses)
         with self.read() as session:   # plain rows, not ORM objects: ten times faster on big decks
             return {row[0]: CardState.model_construct(**row._mapping) for row in session.exec(columns)}
-
-    def topic_counts(self, today: date) -> dict[str, dict[str, int]]:
-        """Per topic of the active cards: cards, new (never reviewed) and due by `today`."""
-        query = (
-            select(CardRow.topic, func.count(), func.sum(CardState.due == None, type_=Integer),  # noqa: E711
-                   func.sum(CardState.due <= today, type_=Integer))
-            .join(CardState, CardState.card_id == CardRow.id)
-            .where(CardRow.retired == False)  # noqa: E712
-            .group_by(CardRow.topic).order_by(CardRow.topic)
-        )
-        with self.read() as session:
-            return {topic: {"cards": n, "new": new or 0, "due_today": due or 0}
-                    for topic, n, new, due in session.exec(query)}
-
-    def review_counts(self, day: date) -> tuple[int, int]:
-        """(answers logged on `day`, answers logged ever)."""
-        with self.read() as session:
-            today = session.exec(select(func.count()).select_from(Review).where(Review.study_day == day)).one()
-            total = session.exec(select(func.count()).select_from(Review)).one()
-        return today, total
 
     def history(self, card_id: str) -> list[Review]:
         with self.read() as session:
