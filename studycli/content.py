@@ -46,6 +46,7 @@ class CardBase(BaseModel):
     tags: list[Text] = []
     related: list[Text] = []
     explanation: str = ""
+    source: str = ""  # the AWS documentation URL, exam-guide task statement, or "notes: <heading>"
     topic: str = ""  # filled from the deck, never written in a card
 
     def content_hash(self) -> str:
