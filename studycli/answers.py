@@ -11,8 +11,6 @@ import re
 from fractions import Fraction
 
 LETTERS = "abcdefgh"
-CORRECT_QUALITY = 4   # an auto-graded answer that is right
-WRONG_QUALITY = 1     # ... and one that is wrong
 
 
 class AnswerFormatError(ValueError):
@@ -39,14 +37,22 @@ def parse_grade(text: str) -> int:
     raise AnswerFormatError("type a grade from 0 (blackout) to 5 (perfect)")
 
 
-def parse_letters(text: str, n_choices: int) -> set[int]:
-    """`b` or `a,c` or `a c` or `AC` -> {0, 2}: indexes of the chosen letters."""
+def parse_letters(text: str, n_choices: int, wanted: int | None = None) -> set[int]:
+    """`b` or `a,c` or `a c` or `AC` -> {0, 2}: indexes of the chosen letters.
+
+    With `wanted`, a different number of letters is a format error, not a wrong answer: the
+    question says how many to choose, as the real exam does.
+    """
     letters = re.sub(r"[\s,;]+", "", text.strip().lower())
     valid = LETTERS[:n_choices]
     if not letters or any(ch not in valid for ch in letters):
         raise AnswerFormatError(f"type one or more letters from a to {valid[-1]}, e.g. b or a,c")
     if len(set(letters)) != len(letters):
         raise AnswerFormatError("each letter once, please")
+    if wanted == 1 and len(letters) > 1:
+        raise AnswerFormatError("this question has one answer: type one letter")
+    if wanted is not None and wanted > 1 and len(letters) != wanted:
+        raise AnswerFormatError(f"choose {wanted} letters, e.g. {','.join(valid[:wanted])}")
     return {valid.index(ch) for ch in letters}
 
 
@@ -100,6 +106,3 @@ def number_is_close(given: float, expected: float, tolerance: float) -> bool:
     """Right within the absolute `tolerance` (the generator sets it from the answer's precision)."""
     return abs(given - expected) <= tolerance
 
-
-def quality_for(correct: bool) -> int:
-    return CORRECT_QUALITY if correct else WRONG_QUALITY

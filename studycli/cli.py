@@ -152,7 +152,7 @@ def exam(
         return ui.exam_history(mock.history(store), as_json=as_json)
     result = mock.run(store, all_cards, ui.ExamTerminal(), paths.study_day(), questions=questions, minutes=minutes,
                       topic=topic, seed=seed, interrupt=sys.stdin.isatty())
-    ui.exam_result(result)
+    ui.exam_result(result, mock.DOMAIN_NAMES)
 
 
 @app.command()
@@ -333,13 +333,13 @@ def finetune(
     """
     import json
 
-    from studycli import demo
+    from studycli import demo, ui
 
     def progress(mode_name, step, train_loss, val_loss):
         typer.echo(f"{mode_name} step {step}: train {train_loss:.3f}, held-out {val_loss:.3f}", err=True)
 
     report = demo.finetune_report(model, steps=steps, seed=seed, modes=mode, on_eval=progress)
-    typer.echo(json.dumps(report, indent=2) if as_json else demo.render_finetune(report))
+    typer.echo(json.dumps(report, indent=2) if as_json else ui.render_finetune(report))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})

@@ -151,15 +151,6 @@ MODELS: dict[str, type[CardBase]] = {
 }
 
 
-def card_headline(card) -> str:
-    """The card's question in one line, for lists."""
-    text = {"basic": "front", "cloze": "text", "code": "prompt"}.get(card.type, "question")
-    first = getattr(card, text).strip().splitlines()[0]
-    if card.type == "cloze":
-        first = CLOZE_GAP.sub(lambda m: f"[{m.group(3) or '...'}]", first)
-    return first if len(first) <= 90 else first[:87] + "..."
-
-
 def card_from_dict(data: dict) -> Card:
     """A card from its stored dict (as `model_dump` wrote it), validated again."""
     return MODELS[data["type"]].model_validate(data)

@@ -126,6 +126,70 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+MIGRATIONS_TABLE = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+
+
+def utc_now() -> str:
+    """Now, UTC, ISO 8601 with milliseconds: how every timestamp is stored."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def configure(conn: sqlite3.Connection) -> None:
+    """The settings every connection that writes uses: WAL, busy timeout, foreign keys."""
+    conn.isolation_level = None   # transactions are begun explicitly
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def migrate(path: Path) -> None:
+    """Create or upgrade the database at `path` to SCHEMA_VERSION, in one transaction.
+
+    Each migration is applied once and recorded in `schema_migrations`.
+    """
+    version = inspect_file(path)
+    if version == SCHEMA_VERSION:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the folder for {path}: {exc.strerror}") from None
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+        try:
+            configure(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(MIGRATIONS_TABLE)
+            done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            for number, (name, statements) in enumerate(MIGRATIONS, start=1):
+                if number in done:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                             (number, name, utc_now()))
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('app', ?)", (APP_ID,))
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise error_message(path, exc) from None
+
+
+def error_message(path: Path, exc: Exception) -> DatabaseError:
+    """The one line a learner sees for an SQLite failure on `path` (the transaction rolled back)."""
+    message = str(exc)
+    if "locked" in message or "busy" in message:
+        return DatabaseError(f"{path} is locked by another program; try again in a moment")
+    if "readonly" in message or "read-only" in message:
+        return DatabaseError(f"{path} is read-only; studycli needs to write progress there")
+    if isinstance(exc, sqlite3.OperationalError) or "unable to open" in message:
+        return DatabaseError(f"{path}: {message}")
+    return DatabaseError(f"{path} is damaged or unreadable ({message}); nothing was changed")
 
 
 def inspect_file(path: Path) -> int:
@@ -179,12 +243,8 @@ def reader(path: Path):
     try:
         conn.execute("BEGIN")
         yield conn
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise DatabaseError(f"{path} is locked by another program; try again in a moment") from None
-        raise DatabaseError(f"{path}: {exc}") from None
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{path} is damaged or unreadable ({exc}); nothing was changed") from None
+    except sqlite3.Error as exc:
+        raise error_message(path, exc) from None
     finally:
         conn.close()
 

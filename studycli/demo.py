@@ -17,7 +17,6 @@ from studycli.errors import UsageError
 
 SHIPPED_MODEL = Path(engine.__file__).parent / "models" / "shakespeare-char"
 FINETUNE_PROMPT = "Self-attention"
-SPARK = "▁▂▃▄▅▆▇█"
 
 
 def one_blas_thread() -> None:
@@ -173,37 +172,3 @@ def finetune_report(model_dir=None, steps=300, lr=1e-3, seed=0, modes=None, samp
             "sample": sample_of(UntiedGPT(model.config, params)),
         }
     return report
-
-
-def sparkline(values, low, high) -> str:
-    """One block character per value, its height between `low` and `high`."""
-    span = max(high - low, 1e-9)
-    return "".join(SPARK[min(len(SPARK) - 1, int((v - low) / span * len(SPARK)))] for v in values)
-
-
-def render_finetune(report) -> str:
-    """The report as text: held-out loss per mode at every evaluation, a sparkline, the best point and samples."""
-    modes = report["modes"]
-    steps = [point[0] for point in next(iter(modes.values()))["curve"]]
-    vals = [point[2] for m in modes.values() for point in m["curve"]]
-    lines = [f"Fine-tuning on the study notes ({report['train_chars']:,} characters; "
-             f"{report['val_chars']:,} held out), {report['steps']} steps at lr {report['lr']:g}.",
-             "Held-out loss (nats per character; lower is better):", ""]
-    lines.append(f"{'step':>6}  " + "  ".join(f"{m['label']:>17}" for m in modes.values()))
-    for i, step in enumerate(steps):
-        lines.append(f"{step:>6}  " + "  ".join(f"{m['curve'][i][2]:>17.3f}" for m in modes.values()))
-    lines.append("")
-    for m in modes.values():
-        curve = [point[2] for point in m["curve"]]
-        last = curve[-1]
-        note = "  (overfitting: held-out loss rising)" if last > m["best"][1] + 0.02 else ""
-        lines.append(f"{m['label']:>17}  {sparkline(curve, min(vals), max(vals))}  best {m['best'][1]:.3f} "
-                     f"at step {m['best'][0]}, last {last:.3f}, train {m['curve'][-1][1]:.3f}{note}")
-    lines += ["", "Samples (temperature 0.8):", "", "before fine-tuning:", indent(report["before"])]
-    for m in modes.values():
-        lines += [f"{m['label']}:", indent(m["sample"])]
-    return "\n".join(lines)
-
-
-def indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines()) + "\n"

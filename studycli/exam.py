@@ -7,7 +7,6 @@ sends every missed question back to today's SM-2 queue.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import random
@@ -16,13 +15,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
 
-from studycli import answers, session
+from studycli import answers, cardtypes, scheduler, session
 from studycli.errors import UsageError
-from studycli.scheduler import SM2State
 
-EXAM_TYPES = ("mcq", "ordering", "matching", "numeric")
+EXAM_TYPES = cardtypes.EXAM_STYLE   # the AIF-C01's item types: multiple choice/response, ordering, matching
 DOMAIN_NAMES = {
     1: "Fundamentals of AI and ML",
     2: "Fundamentals of generative AI",
@@ -64,6 +61,15 @@ def apportion(n: int, weights: dict[int, float]) -> dict[int, int]:
     return seats
 
 
+def shortfalls(domains: dict[str, int | None], n: int, weights: dict[int, float]) -> dict[int, tuple[int, int]]:
+    """Domains whose cards cannot fill their seats in an `n`-question paper: domain -> (seats, cards)."""
+    held: dict[int | None, int] = {}
+    for domain in domains.values():
+        held[domain] = held.get(domain, 0) + 1
+    seats = apportion(n, weights)
+    return {d: (k, held.get(d, 0)) for d, k in seats.items() if held.get(d, 0) < k}
+
+
 def draw(domains: dict[str, int | None], n: int, weights: dict[int, float], rng: random.Random) -> list[str]:
     """`n` card ids (or all there are), spread over the domains by `weights`, in random order.
 
@@ -94,8 +100,10 @@ def draw(domains: dict[str, int | None], n: int, weights: dict[int, float], rng:
 class Question:
     position: int           # 1-based, as shown
     card: object            # the card model
-    seed: str               # fixes the shuffled choices (and a numeric card's numbers)
-    posed: session.Posed
+    seed: str               # fixes the shuffled choices
+    posed: cardtypes.Posed
+    text: str = ""          # the question as shown (Markdown)
+    headline: str = ""      # the question in one line, for the review list
 
 
 @dataclass(frozen=True)
@@ -106,19 +114,12 @@ class Paper:
     seed: str
     topic: str | None
     asked_for: int          # how many questions were asked for; more than len(questions) when short
-
-
-def numeric_available() -> bool:
-    """Numeric cards need the engine-backed generators; without them they are left out."""
-    try:
-        return importlib.util.find_spec("studycli.grading.generators") is not None
-    except ImportError:
-        return False
+    short: dict[int, tuple[int, int]] = field(default_factory=dict)   # domain -> (seats, cards) it lacks
 
 
 def set_paper(cards, *, questions: int | None = None, minutes: float | None = None, topic: str | None = None,
               seed: str | None = None, form: ExamForm = AIF_C01) -> Paper:
-    """A paper drawn from the exam-type cards (mcq, ordering, matching, numeric) of the catalog.
+    """A paper drawn from the exam-style cards (mcq, ordering, matching) by the form's domain weights.
 
     Without `minutes`, the time is the form's time per question times the questions drawn,
     rounded up to whole minutes.
@@ -127,7 +128,7 @@ def set_paper(cards, *, questions: int | None = None, minutes: float | None = No
         raise UsageError(f"--questions must be 1 or more, not {questions}")
     if minutes is not None and not 0 < minutes <= MAX_MINUTES:
         raise UsageError(f"--minutes must be more than 0 and at most {MAX_MINUTES}, not {minutes:g}")
-    types = EXAM_TYPES if numeric_available() else tuple(t for t in EXAM_TYPES if t != "numeric")
+    types = EXAM_TYPES
     candidates = [cid for cid in session.select_cards(cards, topic) if cards.type(cid) in types]
     if not candidates:
         where = f"topic {topic!r}" if topic else "the decks"
@@ -135,15 +136,18 @@ def set_paper(cards, *, questions: int | None = None, minutes: float | None = No
     cards.preload(candidates)
     seed = seed if seed is not None else os.urandom(4).hex()
     wanted = questions if questions is not None else form.questions
-    ids = draw({cid: cards[cid].domain for cid in candidates}, wanted, dict(form.domain_weights),
-               random.Random(f"exam:{seed}"))
+    domains = {cid: cards[cid].domain for cid in candidates}
+    ids = draw(domains, wanted, dict(form.domain_weights), random.Random(f"exam:{seed}"))
     paper = []
     for position, card_id in enumerate(ids, 1):
-        question_seed = f"exam:{seed}:{position}:{card_id}"
-        paper.append(Question(position, cards[card_id], question_seed, session.pose(cards[card_id], question_seed)))
+        card, question_seed = cards[card_id], f"exam:{seed}:{position}:{card_id}"
+        shown = cardtypes.view(card, question_seed)
+        paper.append(Question(position, card, question_seed, cardtypes.pose(card, question_seed),
+                              shown.asked_first, shown.headline))
     if minutes is None:
         minutes = math.ceil(form.minutes * len(paper) / form.questions)
-    return Paper(form, paper, minutes, seed, topic, wanted)
+    short = {} if topic else shortfalls(domains, wanted, dict(form.domain_weights))
+    return Paper(form, paper, minutes, seed, topic, wanted, short)
 
 
 # ---------------------------------------------------------------- sitting it
@@ -208,7 +212,7 @@ def read_command(text: str, question: Question) -> tuple[str, object]:
 
 def _f_is_an_answer(question: Question) -> bool:
     # `f` is choice f on an mcq with six or more choices; `flag` always flags.
-    return question.card.type == "mcq" and len(question.card.choices) >= 6
+    return len(getattr(question.card, "choices", ())) >= 6
 
 
 def time_left(deadline: float) -> float:
@@ -229,7 +233,8 @@ def sit(paper: Paper, io, interrupt: bool = False) -> Sitting:
     deadline = started + paper.minutes * 60
     confirm_submit = False
     ended_by = "submitted"
-    io.question(questions[sheet.current], total, time_left(deadline), sheet)
+    io.question(questions[sheet.current], total, clock_face(time_left(deadline)), sheet)
+    ctrl_c_armed = False
     while True:
         left = time_left(deadline)
         if left <= 0:
@@ -240,9 +245,14 @@ def sit(paper: Paper, io, interrupt: bool = False) -> Sitting:
                 text = io.ask(f"{clock_face(left)} left · answer, or ? for help")
         except TimeUp:
             text = ""
-        except KeyboardInterrupt:          # Ctrl-C hands the paper in, as closing the exam would
-            ended_by = "interrupted"
-            break
+        except KeyboardInterrupt:          # asks first, as `s` does: a stray Ctrl-C must not end an exam
+            if ctrl_c_armed:
+                ended_by = "interrupted"
+                break
+            ctrl_c_armed = True
+            io.hint("Ctrl-C again hands the paper in now; anything else carries on")
+            continue
+        ctrl_c_armed = False
         if time_left(deadline) <= 0:
             ended_by = "time"
             break
@@ -296,16 +306,26 @@ def sit(paper: Paper, io, interrupt: bool = False) -> Sitting:
             io.exam_help(HELP)
             continue
         elif command == "submit":
-            unanswered = total - len(sheet.typed)
-            if unanswered and not confirm_submit:
+            warning = submit_warning(total - len(sheet.typed), sorted(sheet.flagged))
+            if warning and not confirm_submit:
                 confirm_submit = True
-                io.hint(f"{unanswered} question(s) unanswered; type s again to submit, or keep going")
+                io.hint(f"{warning}; type s again to submit, or keep going")
                 continue
             break
-        io.question(questions[sheet.current], total, time_left(deadline), sheet)
+        io.question(questions[sheet.current], total, clock_face(time_left(deadline)), sheet)
     if ended_by == "time":
         io.hint("time is up: the exam is submitted with the answers given")
     return Sitting(sheet, ended_by, min(clock() - started, paper.minutes * 60))
+
+
+def submit_warning(unanswered: int, flagged: list[int]) -> str:
+    """What to say before handing in: unanswered and flagged questions ('' when there are none)."""
+    parts = []
+    if unanswered:
+        parts.append(f"{unanswered} question(s) unanswered")
+    if flagged:
+        parts.append(f"{len(flagged)} flagged ({', '.join(map(str, flagged))})")
+    return " and ".join(parts)
 
 
 def clock_face(seconds: float) -> str:
@@ -389,17 +409,6 @@ def score(paper: Paper, sitting: Sitting) -> Result:
                   scaled >= paper.form.pass_score, sitting.ended_by, sitting.seconds_used)
 
 
-def due_again(state: SM2State, today: date) -> SM2State:
-    """A missed exam question: due today and starting over, unless it is due already.
-
-    The interval never grows here (an exam is no reason to wait longer); the EF is left to the
-    next review.
-    """
-    if state.due is not None and state.due <= today:
-        return state
-    return SM2State(ef=state.ef, repetitions=0, interval=0, due=today)
-
-
 # ---------------------------------------------------------------- storing
 
 
@@ -409,28 +418,28 @@ def save(store, result: Result, today: date, started_at: str) -> int:
     A right answer is logged without touching SM-2; a wrong one makes the card due today.
     Unanswered questions are stored with the exam but not logged: the card was not tried.
     """
-    from studycli.store import Exam, ExamAnswer, log_answer, utc_now
+    from studycli.store import Exam, ExamAnswer, utc_now
 
     paper = result.paper
     exam = Exam(started_at=started_at, finished_at=utc_now(), study_day=today, form=paper.form.name,
                 seed=paper.seed, topic=paper.topic, questions=result.total, answered=result.answered,
                 correct=result.correct, minutes=paper.minutes, seconds_used=round(result.seconds_used, 3),
                 scaled_score=result.scaled_score, passed=result.passed, ended_by=result.ended_by)
-    with store.write() as db:
-        db.add(exam)
-        db.flush()
-        exam_id = exam.id
+    with store.transaction() as tx:
+        exam_id = tx.add(exam).id
         for g in result.graded:
             q = g.question
-            db.add(ExamAnswer(exam_id=exam_id, position=q.position, card_id=q.card.id, topic=q.card.topic,
+            tx.add(ExamAnswer(exam_id=exam_id, position=q.position, card_id=q.card.id, topic=q.card.topic,
                               domain=q.card.domain, question_seed=q.seed, answer=g.typed, correct=g.correct,
                               flagged=g.flagged))
         for g in result.graded:
             if g.typed is None:
                 continue
-            quality = answers.quality_for(g.correct)
-            reschedule = None if g.correct else partial(due_again, today=today)
-            log_answer(db, g.question.card.id, quality, reschedule, day=today, mode="exam", answer=g.typed)
+            card_id = g.question.card.id
+            before = tx.state(card_id)
+            quality = scheduler.EXAM_RIGHT if g.correct else scheduler.EXAM_WRONG
+            after = None if g.correct else scheduler.missed_on_exam(before, today)
+            tx.record(card_id, quality, before, after, day=today, mode="exam", answer=g.typed)
     return exam_id
 
 
@@ -440,14 +449,25 @@ def history(store) -> list[dict]:
 
     from studycli.store import Exam
 
+    from studycli.store import CardRow, ExamAnswer
+
     with store.read() as db:
         rows = db.exec(select(Exam).order_by(Exam.id)).all()
-        return [
-            {"id": e.id, "day": e.study_day.isoformat(), "form": e.form, "topic": e.topic, "questions": e.questions,
-             "answered": e.answered, "correct": e.correct, "scaled_score": e.scaled_score, "passed": e.passed,
-             "minutes": e.minutes, "seconds_used": e.seconds_used, "ended_by": e.ended_by, "seed": e.seed}
-            for e in rows
-        ]
+        answered = db.exec(select(ExamAnswer.exam_id, ExamAnswer.card_id, CardRow.type, ExamAnswer.domain,
+                                  ExamAnswer.answer, ExamAnswer.correct)
+                           .join(CardRow, CardRow.id == ExamAnswer.card_id)
+                           .order_by(ExamAnswer.exam_id, ExamAnswer.position)).all()
+    items: dict[int, list[dict]] = {}
+    for exam_id, card_id, kind, domain, typed, correct in answered:
+        items.setdefault(exam_id, []).append(
+            {"id": card_id, "type": kind, "domain": domain, "correct": None if typed is None else bool(correct)})
+    return [
+        {"id": e.id, "day": e.study_day.isoformat(), "form": e.form, "topic": e.topic, "questions": e.questions,
+         "answered": e.answered, "correct": e.correct, "scaled_score": e.scaled_score, "passed": e.passed,
+         "minutes": e.minutes, "seconds_used": e.seconds_used, "ended_by": e.ended_by, "seed": e.seed,
+         "items": items.get(e.id, [])}
+        for e in rows
+    ]
 
 
 def run(store, cards, io, today: date, *, questions=None, minutes=None, topic=None, seed=None,

@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,15 +24,13 @@ if TYPE_CHECKING:  # the database layer is imported where it is used, after grad
     from studycli.session import Outcome
     from studycli.store import Catalog, Store
 
-PASS_FIRST_TRY = 5      # passed on the first grading, no hint
-PASS_WITH_HELP = 3      # passed after a retry or a hint
-NOT_PASSED = 1          # skipped, or never passed
-
 
 def code_card(cards: "Catalog", card_id: str) -> "CodeCard":
     """The code card `card_id`; a usage error naming the code cards if it is not one."""
     card = cards.get(card_id)
-    if card is None or card.type != "code":
+    from studycli.cardtypes import kind_of
+
+    if card is None or kind_of(card).graded_by != "code":
         code_ids = [cid for cid in cards if cards.type(cid) == "code"]
         what = "is not a code card" if card is not None else "is not a card"
         raise UsageError(f"{card_id!r} {what}; code cards: {', '.join(code_ids[:8])}{', ...' if len(code_ids) > 8 else ''}")
@@ -161,22 +158,51 @@ def record_check_pass(store: "Store", card: "CodeCard", today: date) -> int | No
     if any(r.study_day == today and r.scheduled for r in store.history(card.id)):
         return None
     attempts = store.submissions_on(card.id, today)
-    quality = PASS_FIRST_TRY if attempts <= 1 else PASS_WITH_HELP
-    store.record(card.id, quality, partial(scheduler.review, quality=quality, today=today), day=today, mode="check")
+    quality = scheduler.code_quality(first_try=attempts <= 1)
+    with store.transaction() as tx:
+        before = tx.state(card.id)
+        tx.record(card.id, quality, before, scheduler.review(before, quality, today), day=today, mode="check")
     return quality
 
 
+def fresh_start(card: "CodeCard", path: Path) -> Path | None:
+    """A due review starts from the starter again; the previous answer moves to `*.prev.py`.
+
+    Returns where the previous answer now is, or None when there was none worth keeping.
+    """
+    from studycli.grading import starter_file
+
+    starter = starter_file(card.check).replace("CARD-ID", card.id)
+    previous = path.with_suffix(".prev.py")
+    try:
+        if path.read_text(encoding="utf-8", errors="replace") == starter:
+            return None
+        path.replace(previous)
+        path.write_text(starter, encoding="utf-8")
+    except OSError as exc:
+        raise StudyError(f"cannot start {path} afresh: {exc.strerror}") from None
+    return previous
+
+
 def practise(card: "CodeCard", io, store: "Store", today: date) -> "Outcome":
-    """One code card inside `study review`: write, edit, grade; retry, hint or skip."""
+    """One code card inside `study review`: write, edit, grade; retry, hint, restore or skip.
+
+    A card that was passed before starts from a fresh starter (it is practised, not re-submitted);
+    the last answer is kept beside it and `r` brings it back.
+    """
     from studycli.session import EndSession, Outcome
 
     path = answer_file(store.path, card)
+    attempts = store.submissions_on(card.id, today)   # earlier tries today count as retries
+    previous = None
     if not path.exists():
         write_starter(card, path)
+    elif attempts == 0 and store.state(card.id).due is not None:
+        previous = fresh_start(card, path)
     hints_shown = 0
-    attempts = store.submissions_on(card.id, today)   # earlier tries today count as retries
+    failed_before = attempts > 0
     use_editor = bool(os.environ.get("VISUAL") or os.environ.get("EDITOR"))
-    io.code_file(path, editor=use_editor)
+    io.code_file(path, editor=use_editor, previous=previous)
     while True:
         if use_editor:
             try:
@@ -184,11 +210,15 @@ def practise(card: "CodeCard", io, store: "Store", today: date) -> "Outcome":
             except StudyError as exc:   # a broken $EDITOR must not end the session
                 io.hint(f"{exc}; edit {path} yourself, then come back here")
                 use_editor = False
-        choice = io.code_prompt(hints_left=len(card.hints) - hints_shown)
+        choice = io.code_prompt(hints_left=len(card.hints) - hints_shown, can_restore=previous is not None)
         if choice == "quit":
             raise EndSession
         if choice == "skip":
-            return Outcome(NOT_PASSED, None, skipped=True)
+            return Outcome(None)
+        if choice == "restore" and previous is not None:
+            path.write_bytes(previous.read_bytes())
+            io.hint(f"restored your previous answer into {path}")
+            continue
         if choice == "hint":
             if hints_shown < len(card.hints):
                 io.markdown(f"**hint {hints_shown + 1}:** {card.hints[hints_shown]}")
@@ -200,5 +230,8 @@ def practise(card: "CodeCard", io, store: "Store", today: date) -> "Outcome":
         verdict = grade_file(store, card, path, today)
         io.code_verdict(verdict)
         if verdict.passed:
-            quality = PASS_FIRST_TRY if attempts == 1 and hints_shown == 0 else PASS_WITH_HELP
-            return Outcome(quality, json.dumps({"file": str(path), "attempts": attempts, "hints": hints_shown}))
+            quality = scheduler.code_quality(first_try=not failed_before and hints_shown == 0)
+            # A pass ends the card for today, even graded 3: it was answered right, by the learner.
+            return Outcome(quality, json.dumps({"file": str(path), "attempts": attempts, "hints": hints_shown}),
+                           final=True)
+        failed_before = True

@@ -20,7 +20,6 @@ DEMO_TOKENS = {
 DEMO_SETTINGS = {"temperature": 0.8, "top_k": 8, "top_p": 0.9}  # settings that show every stage at work
 
 STAGES = ("raw", "temperature", "top_k", "top_p")
-BAR_EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 
 def parse_logits(text: str) -> list[float]:
@@ -112,44 +111,3 @@ def _title(name, temperature, top_k, top_p) -> str:
     if name == "top_k":
         return f"top-k {top_k}" if top_k else "top-k off"
     return f"top-p {top_p:g}" if top_p < 1 else "top-p off"
-
-
-def bar(fraction: float, width: int) -> str:
-    """A horizontal bar `width` characters wide, filled to `fraction` in eighths of a character."""
-    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
-    full, part = divmod(eighths, 8)
-    return ("█" * full + (BAR_EIGHTHS[part] if part else "")).ljust(width)
-
-
-def render(data: dict, console) -> None:
-    """Draws `stages()` data on a rich console: one column of bars per stage, a footer of survivors and mass."""
-    from rich.table import Table
-    from rich.text import Text
-
-    label_width = max(9, *(len(repr(t["label"])) - 2 for t in data["tokens"]))
-    # token, logit (6) and four stages of bar + " 0.123", one space between columns, one spare
-    bar_width = max(4, min(20, (console.width - label_width - 6 - 10 - 4 * 6 - 1) // 4))
-    title = "Next-token probabilities"
-    if data.get("context"):
-        title += f" after {data['context']!r}"
-    table = Table(title=title, show_footer=True, box=None, padding=(0, 1), pad_edge=False, title_justify="left")
-    footer = Text.assemble(("survive\n", "bold"), ("mass kept", "bold"))
-    table.add_column("token", footer=footer, no_wrap=True, min_width=label_width)
-    table.add_column("logit", justify="right", no_wrap=True, min_width=6)
-    for stage in data["stages"]:
-        counts = f"{stage['survivors']} of {data['vocab_size']}\n{stage['mass_kept']:.2f}"
-        table.add_column(stage["title"], footer=counts, no_wrap=True, min_width=bar_width + 6)
-    for token in data["tokens"]:
-        cells = [Text(repr(token["label"])[1:-1] or " ", style="bold"), f"{token['logit']:.2f}"]
-        for p in token["probs"]:
-            if p == 0:
-                cells.append(Text("filtered".rjust(bar_width + 6), style="dim"))
-            else:
-                cells.append(Text.assemble((bar(p, bar_width), "cyan"), f" {p:5.3f}"))
-        table.add_row(*cells)
-    if any(stage["other"] > 5e-4 for stage in data["stages"]):
-        others = [Text(f"{'':{bar_width}} {stage['other']:5.3f}", style="dim") for stage in data["stages"]]
-        table.add_row(Text("(others)", style="dim"), "", *others)
-    console.print(table)
-    settings = f"temperature {data['temperature']:g} · top_k {data['top_k']} · top_p {data['top_p']:g}"
-    console.print(Text(f"{settings}: the bars of each column sum to 1 over all {data['vocab_size']} tokens.", style="dim"))

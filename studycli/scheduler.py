@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 INITIAL_EF = 2.5
@@ -13,6 +13,15 @@ SECOND_INTERVAL = 6         # days after the second
 PASSING_QUALITY = 3         # below this the item starts over
 REPEAT_BELOW_QUALITY = 4    # below this the item is asked again before the session ends
 MAX_INTERVAL_DAYS = 36_500  # as Anki caps them: a date never overflows
+
+# Grade policies: how each way of answering becomes an SM-2 quality.
+AUTO_RIGHT = 4              # mcq, ordering, matching, numeric: right...
+AUTO_WRONG = 1              # ... and wrong
+CODE_FIRST_TRY = 5          # code passed on the first grading of the day, no hint
+CODE_WITH_HELP = 3          # code passed after a failed try or a hint
+EXAM_RIGHT = AUTO_RIGHT     # mock-exam answers are logged like auto-graded ones
+EXAM_WRONG = AUTO_WRONG
+
 QUALITY_MEANINGS = {     # SM-2's six grades, in a few words each
     0: "blackout",
     1: "wrong, familiar once seen",
@@ -29,6 +38,7 @@ class SM2State:
     repetitions: int = 0      # successful reviews in a row
     interval: int = 0         # days until the next review
     due: date | None = None   # None: never reviewed
+    lapses: int = 0           # times a reviewed card was forgotten (graded below PASSING_QUALITY)
 
 
 def next_ef(ef: float, quality: int) -> float:
@@ -53,13 +63,37 @@ def review(state: SM2State, quality: int, today: date) -> SM2State:
     if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 5:
         raise ValueError(f"quality must be an integer from 0 to 5, not {quality!r}")
     interval = next_interval(state, quality)
-    repetitions = state.repetitions + 1 if quality >= PASSING_QUALITY else 0
+    passed = quality >= PASSING_QUALITY
     return SM2State(
         ef=next_ef(state.ef, quality),
-        repetitions=repetitions,
+        repetitions=state.repetitions + 1 if passed else 0,
         interval=interval,
         due=today + timedelta(days=interval),
+        lapses=state.lapses + (not passed and state.due is not None),
     )
+
+
+def auto_quality(correct: bool) -> int:
+    """The grade of an answer the program checked (mcq, ordering, matching, numeric)."""
+    return AUTO_RIGHT if correct else AUTO_WRONG
+
+
+def code_quality(first_try: bool) -> int:
+    """The grade of a code answer that passed: 5 at once, 3 after a failed try or a hint."""
+    return CODE_FIRST_TRY if first_try else CODE_WITH_HELP
+
+
+def missed_on_exam(state: SM2State, today: date) -> SM2State:
+    """A question missed in a mock exam: the card is due today and starts over, unless due already.
+
+    The interval never grows here (an exam is no reason to wait longer); the EF is left to the
+    next review. A miss of a card studied before counts as a lapse, as in a review.
+    """
+    kept = SM2State(ef=state.ef, repetitions=state.repetitions, interval=state.interval, due=state.due,
+                    lapses=state.lapses + (state.due is not None))
+    if state.due is not None and state.due <= today:
+        return kept
+    return replace(kept, repetitions=0, interval=0, due=today)
 
 
 def needs_repeat(quality: int) -> bool:
@@ -72,6 +106,7 @@ class QueueItem:
     card_id: str
     due: date | None   # None for a new card
     position: int = 0  # order of new cards in their deck
+    topic: str = ""    # due reviews of one topic are spread out, not asked in a row
 
 
 def build_queue(
@@ -81,13 +116,37 @@ def build_queue(
     new_done_today: int = 0,
     limit: int | None = None,
 ) -> list[str]:
-    """Today's card ids: due reviews (most overdue first), then new cards up to the daily limit.
+    """Today's card ids: due reviews (most overdue first, topics interleaved), then new cards up
+    to the daily limit, in deck order.
 
     `new_done_today` counts new cards already introduced today, so the limit is per day, not
     per session.
     """
-    reviews = sorted((i for i in items if i.due is not None and i.due <= today), key=lambda i: (i.due, i.card_id))
+    reviews = interleave_topics(sorted((i for i in items if i.due is not None and i.due <= today),
+                                       key=lambda i: (i.due, i.card_id)))
     fresh = sorted((i for i in items if i.due is None), key=lambda i: i.position)
     fresh = fresh[: max(0, new_limit - new_done_today)]
     queue = [i.card_id for i in reviews + fresh]
     return queue[:limit] if limit is not None else queue
+
+
+def interleave_topics(items: list[QueueItem]) -> list[QueueItem]:
+    """`items` (most overdue first) reordered so that no topic comes twice in a row where another
+    topic is waiting: each step takes the most overdue card of a different topic than the last.
+
+    Interleaving topics makes each answer a recall rather than a continuation of the previous card.
+    """
+    by_topic: dict[str, list[QueueItem]] = {}
+    for item in items:
+        by_topic.setdefault(item.topic, []).append(item)
+    heads = {topic: 0 for topic in by_topic}
+    ordered: list[QueueItem] = []
+    last = None
+    while len(ordered) < len(items):
+        waiting = [(by_topic[t][i].due, by_topic[t][i].card_id, t) for t, i in heads.items() if i < len(by_topic[t])]
+        others = [w for w in waiting if w[2] != last] or waiting
+        _, _, topic = min(others)
+        ordered.append(by_topic[topic][heads[topic]])
+        heads[topic] += 1
+        last = topic
+    return ordered

@@ -176,8 +176,8 @@ def _mean(total: float, n: int) -> float | None:
 
 def _weak_card(row) -> dict:
     from studycli.content import card_from_dict
-    from studycli.content import card_headline
+    from studycli.cardtypes import headline
 
     card_id, topic, ef, lapses, interval, due, data = row
     return {"id": card_id, "topic": topic, "ef": round(ef, 4), "lapses": lapses, "interval": interval,
-            "due": due, "text": card_headline(card_from_dict(json.loads(data)))}
+            "due": due, "text": headline(card_from_dict(json.loads(data)))}

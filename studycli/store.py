@@ -6,9 +6,9 @@ Every write runs in its own `BEGIN IMMEDIATE` transaction, so a crash loses noth
 committed and two terminals can study at once (WAL mode, busy timeout).
 """
 
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 import json
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -17,9 +17,10 @@ from sqlalchemy import event, exc as sa_exc
 from sqlmodel import Field, Session, SQLModel, create_engine, func, select
 
 from studycli import dbfile
-from studycli.dbfile import MIGRATIONS, SCHEMA_VERSION, inspect_file
-from studycli.errors import DatabaseError, StudyError
-from studycli.scheduler import QueueItem, SM2State
+from studycli.dbfile import utc_now
+from studycli.errors import StudyError
+
+INITIAL_EF = 2.5   # SM-2's EF of a new card (the scheduler's INITIAL_EF; checked by a test)
 
 
 class Meta(SQLModel, table=True):
@@ -49,9 +50,6 @@ class CardState(SQLModel, table=True):
     interval: int
     due: Optional[date] = None
     lapses: int = 0
-
-    def sm2(self) -> SM2State:
-        return SM2State(ef=self.ef, repetitions=self.repetitions, interval=self.interval, due=self.due)
 
 
 class Review(SQLModel, table=True):
@@ -128,22 +126,12 @@ class ExamAnswer(SQLModel, table=True):
     flagged: bool
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
 # ---------------------------------------------------------------- opening
 
 
 def _configure(dbapi_connection, _record) -> None:
     # The driver's own transaction handling is switched off; `_begin` issues BEGIN itself.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {int(dbfile.BUSY_TIMEOUT_S * 1000)}")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA synchronous = NORMAL")
-    cursor.close()
+    dbfile.configure(dbapi_connection)
 
 
 def _begin(conn) -> None:
@@ -162,40 +150,11 @@ class Store:
     @classmethod
     def open(cls, path: Path) -> "Store":
         """Open (creating and migrating as needed) the database at `path`."""
-        version = inspect_file(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DatabaseError(f"cannot create the folder for {path}: {exc.strerror}") from None
+        dbfile.migrate(path)
         engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": dbfile.BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _configure)
         event.listen(engine, "begin", _begin)
-        store = cls(path, engine)
-        if version < SCHEMA_VERSION:
-            with store.write() as session:
-                store._migrate(session)
-        return store
-
-    def _migrate(self, session: Session) -> None:
-        conn = session.connection()
-        tables = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "schema_migrations" not in tables:
-            conn.exec_driver_sql(
-                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
-        done = {r[0] for r in conn.exec_driver_sql("SELECT version FROM schema_migrations")}
-        for version, (name, statements) in enumerate(MIGRATIONS, start=1):
-            if version in done:
-                continue
-            for statement in statements:
-                conn.exec_driver_sql(statement)
-            conn.exec_driver_sql(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", (version, name, utc_now())
-            )
-        conn.exec_driver_sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('app', ?)", (dbfile.APP_ID,))
-        conn.exec_driver_sql(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        return cls(path, engine)
 
     @contextmanager
     def read(self):
@@ -248,7 +207,7 @@ class Store:
                 if row is None:
                     session.add(CardRow(id=card.id, topic=card.topic, type=card.type, data=data, content_hash=digest,
                                         position=position, added_at=now, updated_at=now))
-                    session.add(CardState(card_id=card.id, ef=SM2State().ef, repetitions=0, interval=0))
+                    session.add(CardState(card_id=card.id, ef=INITIAL_EF, repetitions=0, interval=0))
                 elif row.content_hash != digest or row.retired or row.position != position or row.topic != card.topic:
                     if row.content_hash != digest:
                         row.updated_at = now
@@ -289,10 +248,10 @@ class Store:
 
     # ------------------------------------------------------------ queue and state
 
-    def queue_items(self, topic: str | None = None, card_type: str | None = None) -> list[QueueItem]:
-        """Scheduling facts of every active card, optionally of one topic and/or type."""
+    def queue_items(self, topic: str | None = None, card_type: str | None = None) -> list[tuple[str, date | None, int, str]]:
+        """(id, due, position, topic) of every active card, optionally of one topic and/or type."""
         query = (
-            select(CardRow.id, CardState.due, CardRow.position)
+            select(CardRow.id, CardState.due, CardRow.position, CardRow.topic)
             .join(CardState, CardState.card_id == CardRow.id)
             .where(CardRow.retired == False)  # noqa: E712
         )
@@ -301,7 +260,7 @@ class Store:
         if card_type is not None:
             query = query.where(CardRow.type == card_type)
         with self.read() as session:
-            return [QueueItem(card_id, due, position) for card_id, due, position in session.exec(query)]
+            return [tuple(row) for row in session.exec(query)]
 
     def new_cards_introduced(self, day: date) -> int:
         """How many cards had their first scheduled review on `day` (the daily new-card limit)."""
@@ -319,27 +278,20 @@ class Store:
             raise StudyError(f"no card with id {card_id!r}")
         return row
 
-    def record(
-        self,
-        card_id: str,
-        quality: int,
-        reschedule: Callable[[SM2State], SM2State] | None,
-        *,
-        day: date,
-        mode: str,
-        duration_ms: int | None = None,
-        answer: str | None = None,
-    ) -> Review:
-        """Log one answer and, with `reschedule`, store the state it gives; one transaction.
+    @contextmanager
+    def transaction(self):
+        """One unit of work in a BEGIN IMMEDIATE transaction: read a state, schedule, record.
 
-        `reschedule` maps the stored state to the new one inside the transaction, so two terminals
-        answering the same card cannot overwrite each other's progress.
+            with store.transaction() as tx:
+                before = tx.state(card_id)
+                after = scheduler.review(before, quality, today)
+                tx.record(card_id, quality, before, after, day=today, mode="review")
+
+        Reading and writing in one transaction means two terminals answering the same card cannot
+        overwrite each other's progress.
         """
         with self.write() as session:
-            review = log_answer(session, card_id, quality, reschedule, day=day, mode=mode,
-                                duration_ms=duration_ms, answer=answer)
-            session.expunge(review)
-            return review
+            yield Transaction(session)
 
     def undo_last(self) -> Review | None:
         """Delete the most recent answer and restore the state it replaced; None if nothing to undo."""
@@ -380,30 +332,45 @@ class Store:
             session.add(submission)
 
 
-def log_answer(session: Session, card_id: str, quality: int, reschedule: Callable[[SM2State], SM2State] | None, *,
-               day: date, mode: str, duration_ms: int | None = None, answer: str | None = None) -> Review:
-    """`Store.record` inside a write transaction the caller already holds (an exam saves all at once)."""
-    state = session.get(CardState, card_id)
-    if state is None:
-        raise StudyError(f"no card with id {card_id!r}")
-    before = state.model_copy()
-    if reschedule is not None:
-        after = reschedule(before.sm2())
-        if quality < 3 and before.due is not None:
-            state.lapses += 1
-        state.ef, state.repetitions, state.interval, state.due = after.ef, after.repetitions, after.interval, after.due
-        session.add(state)
-    review = Review(
-        card_id=card_id, reviewed_at=utc_now(), study_day=day, quality=quality, mode=mode,
-        scheduled=reschedule is not None,
-        ef_before=before.ef, repetitions_before=before.repetitions, interval_before=before.interval,
-        due_before=before.due, lapses_before=before.lapses,
-        ef_after=state.ef, repetitions_after=state.repetitions, interval_after=state.interval,
-        due_after=state.due, duration_ms=duration_ms, answer=answer,
-    )
-    session.add(review)
-    session.flush()
-    return review
+class Transaction:
+    """The reads and writes of one `Store.transaction()`."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def state(self, card_id: str) -> CardState:
+        """A detached copy of the card's stored schedule (the scheduler reads its SM-2 fields)."""
+        row = self.session.get(CardState, card_id)
+        if row is None:
+            raise StudyError(f"no card with id {card_id!r}")
+        return row.model_copy()
+
+    def record(self, card_id: str, quality: int, before: CardState, after=None, *, day: date, mode: str,
+               duration_ms: int | None = None, answer: str | None = None) -> Review:
+        """Log one answer; with `after` (the scheduler's new state) store that state too."""
+        state = self.session.get(CardState, card_id)
+        if after is not None:
+            state.ef, state.repetitions, state.interval = after.ef, after.repetitions, after.interval
+            state.due, state.lapses = after.due, after.lapses
+            self.session.add(state)
+        review = Review(
+            card_id=card_id, reviewed_at=utc_now(), study_day=day, quality=quality, mode=mode,
+            scheduled=after is not None,
+            ef_before=before.ef, repetitions_before=before.repetitions, interval_before=before.interval,
+            due_before=before.due, lapses_before=before.lapses,
+            ef_after=state.ef, repetitions_after=state.repetitions, interval_after=state.interval,
+            due_after=state.due, duration_ms=duration_ms, answer=answer,
+        )
+        self.session.add(review)
+        self.session.flush()
+        self.session.expunge(review)
+        return review
+
+    def add(self, row: SQLModel) -> SQLModel:
+        """Insert a row (an exam, its answers) in this transaction; its id is set on return."""
+        self.session.add(row)
+        self.session.flush()
+        return row
 
 
 @contextmanager
@@ -411,15 +378,8 @@ def _database_errors(path: Path):
     """Turn SQLite failures into one clear line; the transaction has already rolled back."""
     try:
         yield
-    except sa_exc.OperationalError as exc:
-        message = str(exc.orig) if exc.orig else str(exc)
-        if "locked" in message or "busy" in message:
-            raise DatabaseError(f"{path} is locked by another program; try again in a moment") from None
-        if "readonly" in message or "read-only" in message:
-            raise DatabaseError(f"{path} is read-only; studycli needs to write progress there") from None
-        raise DatabaseError(f"{path}: {message}") from None
-    except sa_exc.DatabaseError as exc:
-        raise DatabaseError(f"{path} is damaged or unreadable ({exc.orig}); nothing was changed") from None
+    except sa_exc.DBAPIError as exc:
+        raise dbfile.error_message(path, exc.orig if exc.orig is not None else exc) from None
 
 
 class Catalog(Mapping):

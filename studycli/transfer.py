@@ -328,56 +328,23 @@ def note_id(card_id: str) -> int:
 
 
 def anki_fields(card) -> tuple[str, list[str]]:
-    """(note type, fields) of a card as Anki shows it: Markdown rendered to HTML."""
-    from studycli import answers
+    """(note type, fields) of a card as Anki shows it: the registry's text, Markdown rendered to HTML."""
+    from studycli import cardtypes
 
     explanation = html(card.explanation) if card.explanation else ""
-    if card.type == "cloze":
-        return "cloze", [html(card.text), explanation, card.id]
-    if card.type == "basic":
-        front, back = html(card.front), html(card.back)
-    elif card.type == "mcq":
-        shown = [card.choices[i] for i in answers.shuffled(card.choices, card.id)]
-        choose = f"<p><b>(Choose {len(card.answers)}.)</b></p>" if len(card.answers) > 1 else ""
-        front = html(card.question) + choose + _list([f"{answers.LETTERS[i]}) {c}" for i, c in enumerate(shown)])
-        back = _list([f"{answers.LETTERS[i]}) {c}" for i, c in enumerate(shown) if c in card.answers])
-    elif card.type == "ordering":
-        shown = [card.items[i] for i in answers.shuffled(card.items, card.id, avoid_identity=True)]
-        front = html(card.question) + _list([f"{i}. {item}" for i, item in enumerate(shown, 1)])
-        back = _list([f"{shown.index(item) + 1}. {item}" for item in card.items])
-    elif card.type == "matching":
-        rights = sorted({r for _, r in card.pairs})
-        rights = [rights[i] for i in answers.shuffled(rights, card.id)]
-        rows = [(f"{i + 1}. {card.pairs[i][0]}" if i < len(card.pairs) else "",
-                 f"{answers.LETTERS[i]}) {rights[i]}" if i < len(rights) else "")
-                for i in range(max(len(card.pairs), len(rights)))]
-        front = html(card.question) + _table(rows)
-        back = _list([f"{left} → {right}" for left, right in card.pairs])
-    elif card.type == "numeric":
-        front, back = _numeric_sides(card)
-        front += f'<div class="studycli-note">{PRACTISE_NOTE["numeric"]}</div>'
-    elif card.type == "code":
-        hints = "".join(f"<details><summary>hint {i}</summary>{html(h)}</details>"
-                        for i, h in enumerate(card.hints, 1))
-        front = html(card.prompt) + hints
-        back = f'<div class="studycli-note">{PRACTISE_NOTE["code"].format(id=card.id)}</div>'
-    else:
-        raise AssertionError(f"unhandled card type {card.type}")
-    return card.type, [front, back, explanation, card.id]
-
-
-def _numeric_sides(card) -> tuple[str, str]:
-    """One drawing of a numeric card (fixed by its id), or the template when generators are missing."""
-    from studycli.session import fill_template
-
+    if cardtypes.kind_of(card).anki_cloze:
+        return card.type, [html(card.text), explanation, card.id]
     try:
-        from studycli.grading import generators
-
-        params, expected, tolerance = generators.generate_numeric(card.generator, card.id)
-    except (ImportError, StudyError):
-        return html(card.question), f"computed by the <code>{card.generator}</code> generator"
-    within = f" (within {tolerance:g})" if tolerance else ""
-    return html(fill_template(card.question, params)), f"<p><b>{expected:.6g}</b>{within}</p>"
+        shown = cardtypes.view(card, card.id)
+    except (ImportError, StudyError):     # a numeric card whose generator cannot run here
+        shown = cardtypes.View(card.question, [], [f"computed by the `{card.generator}` generator"], "")
+    front = html(shown.question) + (_list(shown.options) if shown.options else "")
+    front += "".join(f"<details><summary>hint {i}</summary>{html(h)}</details>"
+                     for i, h in enumerate(getattr(card, "hints", []), 1))
+    back = _list(shown.answer, bold=True)
+    if card.type in PRACTISE_NOTE:
+        front += f'<div class="studycli-note">{PRACTISE_NOTE[card.type].format(id=card.id)}</div>'
+    return card.type, [front, back, explanation, card.id]
 
 
 def html(markdown_text: str) -> str:
@@ -392,8 +359,9 @@ def _escape(text: str) -> str:
     return html_lib.escape(text, quote=False)
 
 
-def _list(lines: list[str]) -> str:
-    return "<ul style=\"list-style: none; padding-left: 0\">" + "".join(f"<li>{_escape(x)}</li>" for x in lines) + "</ul>"
+def _list(lines: list[str], bold: bool = False) -> str:
+    cell = "<li><b>{}</b></li>" if bold else "<li>{}</li>"
+    return "<ul style=\"list-style: none; padding-left: 0\">" + "".join(cell.format(_escape(x)) for x in lines) + "</ul>"
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -406,7 +374,9 @@ def anki_models() -> dict:
 
     answer = '{{FrontSide}}<hr id="answer">{{Back}}<div class="explanation">{{Explanation}}</div>'
     models = {}
-    for kind in ("basic", "mcq", "ordering", "matching", "numeric", "code"):
+    from studycli.cardtypes import KINDS
+
+    for kind in (name for name, k in KINDS.items() if not k.anki_cloze):
         models[kind] = genanki.Model(
             stable_id("studycli-model", kind), f"studycli {kind}",
             fields=[{"name": "Front"}, {"name": "Back"}, {"name": "Explanation"}, {"name": "CardId"}],

@@ -43,16 +43,6 @@ def lint_report(decks, problems: list[str]) -> None:
 # ---------------------------------------------------------------- review sessions
 
 
-def _cloze(text: str, reveal: bool) -> str:
-    from studycli.content import CLOZE_GAP
-
-    def gap(match) -> str:
-        answer, hint = match.group(2), match.group(3)
-        return f"**[{answer}]**" if reveal else f"[{hint or '...'}]"
-
-    return CLOZE_GAP.sub(gap, text)
-
-
 def _markdown(text: str):
     from rich.markdown import Markdown  # loads a Markdown parser: only when a card is shown
 
@@ -78,17 +68,15 @@ def _labelled(labels: list[str], texts: list[str]) -> None:
 class Terminal:
     """The review session's screen and keyboard (or piped stdin)."""
 
-    def card(self, card, number: int, total: int, repeat: bool = False) -> None:
+    def card(self, text: str, number: int, total: int, *, topic: str, kind: str, repeat: bool = False,
+             first: bool = False) -> None:
         again = " · again" if repeat else ""
         out.print()
-        out.rule(f"card {number} of {total} · {card.topic} · {card.type}{again}", style="cyan")
-        body = {
-            "basic": lambda: card.front,
-            "cloze": lambda: _cloze(card.text, reveal=False),
-            "code": lambda: card.prompt,
-        }.get(card.type, lambda: getattr(card, "question", ""))()
-        if card.type != "numeric":
-            markdown(body)
+        out.rule(f"card {number} of {total} · {topic} · {kind}{again}", style="cyan")
+        if first:
+            out.print("[dim]q quits at any prompt; every answer is saved as you go[/]")
+        if text:
+            markdown(text)
 
     def ask(self, prompt: str) -> str | None:
         """One line of input; None at end of input."""
@@ -103,14 +91,14 @@ class Terminal:
     def markdown(self, text: str) -> None:
         markdown(text)
 
-    def reveal(self, card) -> None:
-        from studycli.scheduler import QUALITY_MEANINGS
-
-        answer = card.back if card.type == "basic" else _cloze(card.text, reveal=True)
+    def reveal(self, answer: str, explanation: str, meanings: dict[int, str]) -> None:
         out.print(Panel(_markdown(answer), title="answer", border_style="green"))
-        if card.explanation:
-            markdown(card.explanation)
-        out.print(" · ".join(f"[bold]{q}[/] {m}" for q, m in QUALITY_MEANINGS.items()), style="dim")
+        if explanation:
+            markdown(explanation)
+        legend = Text(" · ", style="dim").join(
+            Text.assemble((str(q), "bold"), f"\u00a0{m.replace(' ', chr(0xa0))}") for q, m in meanings.items())
+        legend.stylize("dim")
+        out.print(legend)
 
     def choices(self, shown: list[str], choose: int) -> None:
         if choose > 1:
@@ -141,11 +129,14 @@ class Terminal:
         if explanation:
             markdown(explanation)
 
-    def code_file(self, path, editor: bool) -> None:
+    def code_file(self, path, editor: bool, previous=None) -> None:
         code_file_note(path, editor)
+        if previous is not None:
+            out.print(f"[dim]a fresh start: your previous answer is in {escape(str(previous))} "
+                      f"(r restores it; diff {escape(str(previous))} {escape(str(path))} compares)[/]")
 
-    def code_prompt(self, hints_left: int) -> str:
-        return ask_code_choice(self.ask, hints_left)
+    def code_prompt(self, hints_left: int, can_restore: bool = False) -> str:
+        return ask_code_choice(self.ask, hints_left, can_restore)
 
     def code_verdict(self, verdict) -> None:
         code_verdict(verdict)
@@ -182,17 +173,16 @@ def dashboard(overview: dict, queued: int) -> None:
 def card_list(rows: list[dict], as_json: bool) -> None:
     if as_json:
         return emit_json(rows)
+    if not rows:
+        note("No cards match.")
+        return
     from rich.table import Table
-
-    from studycli.content import card_from_dict
-    from studycli.content import card_headline
 
     table = Table("id", "topic", "type", "due", "ivl", "EF", "card", box=None, header_style="bold")
     for row in rows:
         state = row["state"]
-        card = card_from_dict({k: v for k, v in row.items() if k != "state"})
         table.add_row(row["id"], row["topic"], row["type"], state["due"] or "new", str(state["interval"]),
-                      f"{state['ef']:.2f}", card_headline(card))
+                      f"{state['ef']:.2f}", Text(row["headline"]))
     out.print(table)
     note(f"{len(rows)} card(s)")
 
@@ -200,24 +190,17 @@ def card_list(rows: list[dict], as_json: bool) -> None:
 def card_details(details: dict, as_json: bool) -> None:
     if as_json:
         return emit_json(details)
-    card, state = details["card"], details["state"]
+    card, state, shown = details["card"], details["state"], details["shown"]
     out.rule(f"{card['id']} · {card['topic']} · {card['type']}", style="cyan")
-    for key in ("front", "text", "question", "prompt"):
-        if key in card:
-            markdown(card[key])
-    answer = {
-        "basic": lambda: card["back"],
-        "cloze": lambda: _cloze(card["text"], reveal=True),
-        "mcq": lambda: "\n".join(f"- {a}" for a in ([card["answer"]] if isinstance(card["answer"], str) else card["answer"])),
-        "ordering": lambda: "\n".join(f"{i}. {item}" for i, item in enumerate(card["items"], 1)),
-        "matching": lambda: "\n".join(f"- {left} -> {right}" for left, right in card["pairs"]),
-        "numeric": lambda: f"computed by the `{card['generator']}` generator from random values",
-        "code": lambda: f"graded by the `{card['check']}` check: `study stub {card['id']}`, then `study check {card['id']} FILE`",
-    }[card["type"]]()
-    out.print(Panel(_markdown(answer), title="answer", border_style="green"))
+    markdown(shown["question"])
+    if shown["options"]:
+        _labelled([""] * len(shown["options"]), shown["options"])
+    out.print(Panel(_markdown("\n\n".join(shown["answer"])), title="answer", border_style="green"))
     if card.get("explanation"):
         markdown(card["explanation"])
-    due = state["due"] or "new (never reviewed)"
+    if card.get("source"):
+        out.print(Text.assemble(("source: ", "bold"), card["source"]), soft_wrap=True)
+    due = state["due"] or "not yet studied"
     out.print(f"[bold]schedule[/]: due {due} · interval {state['interval']} d · EF {state['ef']:.2f} · "
               f"repetitions {state['repetitions']} · lapses {state['lapses']}")
     if details["history"]:
@@ -317,7 +300,7 @@ def _bars(days: list[dict], height: int = 6) -> None:
 
 # ---------------------------------------------------------------- code cards
 
-CODE_CHOICES = {"": "grade", "g": "grade", "h": "hint", "s": "skip", "q": "quit"}
+CODE_CHOICES = {"": "grade", "g": "grade", "h": "hint", "s": "skip", "q": "quit", "r": "restore"}
 
 
 def code_file_note(path, editor: bool) -> None:
@@ -327,24 +310,24 @@ def code_file_note(path, editor: bool) -> None:
         out.print(f"Write your answer in [bold]{escape(str(path))}[/] in any editor, save it, then come back here.")
 
 
-def ask_code_choice(ask, hints_left: int) -> str:
-    """'grade', 'hint', 'skip' or 'quit' from one keypress-and-Enter; re-asks on anything else."""
+def ask_code_choice(ask, hints_left: int, can_restore: bool = False) -> str:
+    """'grade', 'hint', 'skip', 'restore' or 'quit' from one keypress-and-Enter; re-asks on anything else."""
     hint = f", h hint ({hints_left} left)" if hints_left else ""
+    restore = ", r restore previous" if can_restore else ""
     while True:
-        text = ask(f"Enter grade{hint}, s skip, q quit")
+        text = ask(f"Enter grade{hint}{restore}, s skip, q quit")
         if text is None:
             return "quit"
         choice = CODE_CHOICES.get(text.strip().lower())
-        if choice:
+        if choice and (choice != "restore" or can_restore):
             return choice
         out.print("[yellow]type Enter to grade your file, h for a hint, s to skip or q to stop[/]")
 
 
 def code_verdict(verdict) -> None:
-    from studycli.grading import feedback
-
+    """The grader's verdict in a panel; `verdict.feedback()` is its text, styled."""
     style = "green" if verdict.passed else "red"
-    out.print(Panel(feedback.render(verdict), title=f"check {verdict.check}: {verdict.status}", border_style=style))
+    out.print(Panel(verdict.feedback(), title=f"check {verdict.check}: {verdict.status}", border_style=style))
 
 
 def check_result(verdict, quality: int | None, as_json: bool) -> None:
@@ -382,20 +365,19 @@ class ExamTerminal(Terminal):
         if short:
             where = f"topic {paper.topic}" if paper.topic else "the decks"
             out.print(f"[yellow]{paper.asked_for} questions were asked for, but {where} holds only "
-                      f"{len(paper.questions)} exam-type cards, so the exam uses them all[/]")
+                      f"{len(paper.questions)} exam-style cards, so the exam uses them all[/]")
+        for domain, (seats, held) in sorted(paper.short.items()):
+            out.print(f"[yellow]domain {domain} has {held} exam-style card(s) for its {seats} seat(s); "
+                      "other domains fill the rest, so this paper is not in the exam's proportions[/]")
         out.print("Answers can be changed until you submit. Type [bold]?[/] for the commands.")
 
-    def question(self, question, total: int, seconds_left: float, sheet) -> None:
-        from studycli.exam import DOMAIN_NAMES, clock_face
-
-        card = question.card
+    def question(self, question, total: int, clock: str, sheet) -> None:
+        """One question as the real exam shows it: no topic or domain, only the time left."""
         flag = " · [yellow]flagged[/]" if question.position in sheet.flagged else ""
         out.print()
-        out.rule(f"question {question.position} of {total} · {clock_face(seconds_left)} left{flag}", style="cyan")
-        domain = f" · domain {card.domain}: {DOMAIN_NAMES.get(card.domain, '')}" if card.domain else ""
-        out.print(f"[dim]{card.topic}{domain}[/]")
-        if card.type != "numeric":
-            markdown(card.question)
+        out.rule(f"question {question.position} of {total} · {clock} left{flag}", style="cyan")
+        if question.text:
+            markdown(question.text)
         question.posed.show(self)
         typed = sheet.typed.get(question.position)
         if typed is not None:
@@ -404,13 +386,11 @@ class ExamTerminal(Terminal):
     def sheet(self, questions, sheet) -> None:
         from rich.table import Table
 
-        from studycli.content import card_headline
-
         table = Table("#", "answer", "", "question", box=None, header_style="bold")
         for q in questions:
             typed = sheet.typed.get(q.position)
             table.add_row(str(q.position), typed if typed is not None else "[red]-[/]",
-                          "[yellow]flagged[/]" if q.position in sheet.flagged else "", card_headline(q.card))
+                          "[yellow]flagged[/]" if q.position in sheet.flagged else "", Text(q.headline))
         out.print()
         out.rule("review", style="cyan")
         out.print(table)
@@ -423,11 +403,9 @@ class ExamTerminal(Terminal):
             out.print(f"  [bold]{keys:<12}[/] {meaning}")
 
 
-def exam_result(result) -> None:
+def exam_result(result, domain_names: dict[int, str]) -> None:
     """Score, pass or fail, per-topic and per-domain breakdowns, and every missed question."""
     from rich.table import Table
-
-    from studycli.exam import DOMAIN_NAMES
 
     form = result.paper.form
     verdict = "[bold green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
@@ -442,7 +420,7 @@ def exam_result(result) -> None:
     out.print(f"[dim]scaled linearly: {form.min_score} + {form.max_score - form.min_score} × right / questions; "
               "an unanswered question counts as wrong[/]")
     for title, key, name in (("topic", lambda q: q.card.topic, str),
-                             ("domain", lambda q: q.card.domain, lambda d: f"{d}: {DOMAIN_NAMES[d]}" if d else "none")):
+                             ("domain", lambda q: q.card.domain, lambda d: f"{d}: {domain_names[d]}" if d else "none")):
         table = Table(title, "right", "questions", "", box=None, header_style="bold")
         for group, counts in result.breakdown(key).items():
             share = counts["correct"] / counts["questions"]
@@ -456,8 +434,8 @@ def exam_result(result) -> None:
         q = g.question
         status = "wrong" if g.typed is not None else "unanswered"
         out.print(f"\n[bold]{q.position}.[/] {q.card.id} · {q.card.topic} · {status}")
-        if q.card.type != "numeric":
-            markdown(q.card.question)
+        if q.text:
+            markdown(q.text)
         q.posed.show(ExamTerminal())
         out.print(f"your answer: {escape(g.typed) if g.typed is not None else '(none)'}")
         out.print("right answer:")
@@ -497,9 +475,7 @@ def sampler(data: dict, as_json: bool) -> None:
         return emit_json(data)
     from rich.table import Table
 
-    from studycli import sampler as sampling
-
-    sampling.render(data, out)
+    sampler_bars(data, out)
     if data.get("samples"):
         table = Table("temp", "top-k", "top-p", "real words", "sample", box=None, header_style="bold")
         for s in data["samples"]:
@@ -508,3 +484,84 @@ def sampler(data: dict, as_json: bool) -> None:
             table.add_row(*settings, f"{s['real_words']:.0%}", Text(s["text"].replace("\n", " / ")))
         out.print("\nSamples from the same prompt (share of words found in the training text):")
         out.print(table)
+
+
+# ---------------------------------------------------------------- the engine's demos
+
+BAR_EIGHTHS = " ▏▎▍▌▋▊▉█"
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A horizontal bar `width` characters wide, filled to `fraction` in eighths of a character."""
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (BAR_EIGHTHS[part] if part else "")).ljust(width)
+
+
+def sampler_bars(data: dict, console) -> None:
+    """Draws `stages()` data on a rich console: one column of bars per stage, a footer of survivors and mass."""
+    from rich.table import Table
+    from rich.text import Text
+
+    label_width = max(9, *(len(repr(t["label"])) - 2 for t in data["tokens"]))
+    # token, logit (6) and four stages of bar + " 0.123", one space between columns, one spare
+    bar_width = max(4, min(20, (console.width - label_width - 6 - 10 - 4 * 6 - 1) // 4))
+    title = "Next-token probabilities"
+    if data.get("context"):
+        title += f" after {data['context']!r}"
+    table = Table(title=title, show_footer=True, box=None, padding=(0, 1), pad_edge=False, title_justify="left")
+    footer = Text.assemble(("survive\n", "bold"), ("mass kept", "bold"))
+    table.add_column("token", footer=footer, no_wrap=True, min_width=label_width)
+    table.add_column("logit", justify="right", no_wrap=True, min_width=6)
+    for stage in data["stages"]:
+        counts = f"{stage['survivors']} of {data['vocab_size']}\n{stage['mass_kept']:.2f}"
+        table.add_column(stage["title"], footer=counts, no_wrap=True, min_width=bar_width + 6)
+    for token in data["tokens"]:
+        cells = [Text(repr(token["label"])[1:-1] or " ", style="bold"), f"{token['logit']:.2f}"]
+        for p in token["probs"]:
+            if p == 0:
+                cells.append(Text("filtered".rjust(bar_width + 6), style="dim"))
+            else:
+                cells.append(Text.assemble((bar(p, bar_width), "cyan"), f" {p:5.3f}"))
+        table.add_row(*cells)
+    if any(stage["other"] > 5e-4 for stage in data["stages"]):
+        others = [Text(f"{'':{bar_width}} {stage['other']:5.3f}", style="dim") for stage in data["stages"]]
+        table.add_row(Text("(others)", style="dim"), "", *others)
+    console.print(table)
+    settings = f"temperature {data['temperature']:g} · top_k {data['top_k']} · top_p {data['top_p']:g}"
+    console.print(Text(f"{settings}: the bars of each column sum to 1 over all {data['vocab_size']} tokens.", style="dim"))
+
+
+def sparkline(values, low, high) -> str:
+    """One block character per value, its height between `low` and `high`."""
+    span = max(high - low, 1e-9)
+    return "".join(SPARK[min(len(SPARK) - 1, int((v - low) / span * len(SPARK)))] for v in values)
+
+
+def render_finetune(report) -> str:
+    """The report as text: held-out loss per mode at every evaluation, a sparkline, the best point and samples."""
+    modes = report["modes"]
+    steps = [point[0] for point in next(iter(modes.values()))["curve"]]
+    vals = [point[2] for m in modes.values() for point in m["curve"]]
+    lines = [f"Fine-tuning on the study notes ({report['train_chars']:,} characters; "
+             f"{report['val_chars']:,} held out), {report['steps']} steps at lr {report['lr']:g}.",
+             "Held-out loss (nats per character; lower is better):", ""]
+    lines.append(f"{'step':>6}  " + "  ".join(f"{m['label']:>17}" for m in modes.values()))
+    for i, step in enumerate(steps):
+        lines.append(f"{step:>6}  " + "  ".join(f"{m['curve'][i][2]:>17.3f}" for m in modes.values()))
+    lines.append("")
+    for m in modes.values():
+        curve = [point[2] for point in m["curve"]]
+        last = curve[-1]
+        note = "  (overfitting: held-out loss rising)" if last > m["best"][1] + 0.02 else ""
+        lines.append(f"{m['label']:>17}  {sparkline(curve, min(vals), max(vals))}  best {m['best'][1]:.3f} "
+                     f"at step {m['best'][0]}, last {last:.3f}, train {m['curve'][-1][1]:.3f}{note}")
+    lines += ["", "Samples (temperature 0.8):", "", "before fine-tuning:", indent(report["before"])]
+    for m in modes.values():
+        lines += [f"{m['label']}:", indent(m["sample"])]
+    return "\n".join(lines)
+
+
+def indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines()) + "\n"

@@ -322,7 +322,8 @@ def test_sampler_parses_logits_and_renders_bars():
     from rich.console import Console
 
     from studycli.errors import UsageError
-    from studycli.sampler import demo, parse_logits, render
+    from studycli.sampler import demo, parse_logits
+    from studycli.ui import sampler_bars as render
 
     assert parse_logits("2.0, 1,-0.5") == [2.0, 1.0, -0.5]
     with pytest.raises(UsageError, match="comma-separated"):

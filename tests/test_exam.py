@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 from conftest import FIXTURES
+from studycli.scheduler import SM2State, missed_on_exam
 from studycli import answers, exam, paths, session
 from studycli.answers import LETTERS
 
@@ -136,7 +137,7 @@ def test_scripted_exam_scores_and_reschedules(run, exam_env):
     assert result.exit_code == 0, result
     # 6 of 8 right: 100 + 900 * 6/8 = 775, a pass.
     assert "score 775 of 1000" in result.stdout and "PASS" in result.stdout
-    assert "1 question(s) unanswered; type s again" in result.stdout
+    assert "1 question(s) unanswered and 1 flagged (3); type s again" in result.stdout
     assert "g 12" in result.stdout                                  # the help was shown
     assert "(? lists the commands)" in result.stdout                 # the bad input got a hint
     assert f"6. {known}" in result.stdout and "wrong" in result.stdout
@@ -171,12 +172,13 @@ def test_scripted_exam_scores_and_reschedules(run, exam_env):
 
 
 def test_a_miss_never_pushes_a_due_card_later_and_a_hit_never_raises_an_interval():
-    overdue = exam.SM2State(ef=2.0, repetitions=2, interval=6, due=date(2025, 12, 20))
-    assert exam.due_again(overdue, TODAY) == overdue
-    later = exam.SM2State(ef=2.0, repetitions=4, interval=40, due=date(2026, 2, 1))
-    assert exam.due_again(later, TODAY) == exam.SM2State(ef=2.0, repetitions=0, interval=0, due=TODAY)
-    new = exam.SM2State()
-    assert exam.due_again(new, TODAY).due == TODAY
+    overdue = SM2State(ef=2.0, repetitions=2, interval=6, due=date(2025, 12, 20))
+    assert missed_on_exam(overdue, TODAY) == SM2State(ef=2.0, repetitions=2, interval=6, due=date(2025, 12, 20),
+                                                      lapses=1)   # still due when it was; a lapse counted
+    later = SM2State(ef=2.0, repetitions=4, interval=40, due=date(2026, 2, 1))
+    assert missed_on_exam(later, TODAY) == SM2State(ef=2.0, repetitions=0, interval=0, due=TODAY, lapses=1)
+    new = SM2State()
+    assert missed_on_exam(new, TODAY) == SM2State(due=TODAY)       # never studied: no lapse
 
 
 def test_end_of_input_submits_what_was_answered(run, exam_env):
@@ -265,7 +267,7 @@ def test_bad_options_are_one_line_and_exit_2(run, exam_env, args, message):
 def test_fewer_cards_than_asked_uses_them_all_and_says_so(run, exam_env):
     result = run("exam --seed 3", input="s\ns\n")
     assert result.exit_code == 0, result
-    assert "65 questions were asked for" in result.stdout and "only 9 exam-type cards" in result.stdout
+    assert "65 questions were asked for" in result.stdout and "only 9 exam-style cards" in result.stdout
     # 9 questions get 90 * 9/65 = 12.5 minutes, rounded up to 13.
     assert db_rows(exam_env, "SELECT questions, minutes FROM exams") == [(9, 13.0)]
 

@@ -115,10 +115,11 @@ def test_review_writes_the_starter_then_hint_and_retry_give_3(code_run, study_en
     assert rows(study_env, "SELECT quality FROM reviews") == [(3,)]   # second attempt of the day
 
 
-def test_review_skip_is_1_and_does_not_come_back(code_run, study_env):
+def test_review_skip_stores_no_grade_and_does_not_come_back(code_run, study_env):
     result = review_code(code_run, "x\ns\n")
     assert "type Enter to grade" in result.stdout
-    assert rows(study_env, "SELECT quality, mode FROM reviews") == [(1, "review")]
+    assert rows(study_env, "SELECT quality, mode FROM reviews") == []
+    assert rows(study_env, "SELECT ef, repetitions, due FROM card_states WHERE card_id = 'k-softmax'") == [(2.5, 0, None)]
     assert "card 2 of" not in result.stdout
 
 

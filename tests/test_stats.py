@@ -48,14 +48,18 @@ class Ledger:
                 self.lapses[card] += 1
             self.state[card] = reschedule(before)
         self.log.append((card, day, quality, mode))
-        store.record(card, quality, reschedule, day=day, mode=mode)
+        with store.transaction() as tx:
+            before = tx.state(card)
+            tx.record(card, quality, before, reschedule(before) if reschedule else None, day=day, mode=mode)
 
 
 def missed_in_exam(state: SM2State, today: date) -> SM2State:
-    # Written out again here, from the rule: due today and starting over, unless already due.
+    # Written out again here, from the rule: due today and starting over, unless already due;
+    # a miss of a card studied before is a lapse.
+    lapses = state.lapses + (state.due is not None)
     if state.due is not None and state.due <= today:
-        return state
-    return SM2State(state.ef, 0, 0, today)
+        return SM2State(state.ef, state.repetitions, state.interval, state.due, lapses)
+    return SM2State(state.ef, 0, 0, today, lapses)
 
 
 @pytest.fixture

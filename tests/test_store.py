@@ -6,13 +6,13 @@ import hashlib
 import shutil
 import sqlite3
 from datetime import date
-from functools import partial
 
 import pytest
 
 from studycli import dbfile, scheduler
 from studycli.errors import DatabaseError
-from studycli.store import SCHEMA_VERSION, SQLModel, Store
+from studycli.dbfile import SCHEMA_VERSION
+from studycli.store import SQLModel, Store
 
 from conftest import DECKS
 
@@ -21,6 +21,18 @@ def digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+
+def sm2(row) -> scheduler.SM2State:
+    return scheduler.SM2State(row.ef, row.repetitions, row.interval, row.due, row.lapses)
+
+
+def answer(store, card_id, quality, today, mode):
+    """Grade -> SM-2 -> write, as the review does; a repeat leaves SM-2 alone."""
+    with store.transaction() as tx:
+        before = tx.state(card_id)
+        after = scheduler.review(before, quality, today) if mode != "repeat" else None
+        tx.record(card_id, quality, before, after, day=today, mode=mode)
+
 def test_sync_keeps_progress_on_edit_and_retires_removed_cards(tmp_path):
     decks = tmp_path / "decks"
     shutil.copytree(DECKS, decks)
@@ -28,7 +40,7 @@ def test_sync_keeps_progress_on_edit_and_retires_removed_cards(tmp_path):
     cards = store.sync([decks])
     assert list(cards)[:3] == ["b-front", "b-cloze", "b-order"]
     today = date(2026, 1, 1)
-    store.record("b-front", 5, partial(scheduler.review, quality=5, today=today), day=today, mode="review")
+    answer(store, "b-front", 5, today, "review")
 
     deck = decks / "basics.yaml"
     deck.write_text(deck.read_text().replace("What a token is looking for.", "What the token seeks."))
@@ -125,13 +137,13 @@ def test_undo_of_a_repeat_leaves_the_schedule(tmp_path):
     store = Store.open(tmp_path / "s.db")
     store.sync([DECKS])
     today = date(2026, 1, 1)
-    store.record("b-front", 2, partial(scheduler.review, quality=2, today=today), day=today, mode="review")
-    after_lapse = store.state("b-front").sm2()
-    store.record("b-front", 4, None, day=today, mode="repeat")
+    answer(store, "b-front", 2, today, "review")
+    after_lapse = sm2(store.state("b-front"))
+    answer(store, "b-front", 4, today, "repeat")
     assert store.undo_last().mode == "repeat"
-    assert store.state("b-front").sm2() == after_lapse
+    assert sm2(store.state("b-front")) == after_lapse
     assert store.undo_last().mode == "review"
-    assert store.state("b-front").sm2() == scheduler.SM2State()
+    assert sm2(store.state("b-front")) == scheduler.SM2State()
 
 
 def test_database_error_is_a_usage_error():

@@ -341,7 +341,7 @@ def test_finetune_moves_only_what_the_mode_trains(mode):
 # ---------------------------------------------------------------------------------------------
 # the shipped model and the demo commands (studycli.demo)
 
-from studycli import demo  # noqa: E402
+from studycli import demo, ui  # noqa: E402
 from studycli.errors import UsageError  # noqa: E402
 
 
@@ -435,7 +435,7 @@ def test_finetune_report_and_command(tmp_path, run):
     assert list(report["modes"]) == ["head", "last_block", "full"]
     for m in report["modes"].values():
         assert [c[0] for c in m["curve"]] == [0, 4] and m["sample"].startswith(demo.FINETUNE_PROMPT)
-    text = demo.render_finetune(report)
+    text = ui.render_finetune(report)
     assert "head only" in text and "last block + head" in text and "full model" in text
     result = run(["finetune", "--model", str(tmp_path), "--steps", "2", "--mode", "head", "--json"])
     assert result.exit_code == 0, result

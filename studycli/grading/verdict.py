@@ -69,6 +69,12 @@ class Verdict:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False, default=_jsonable)
 
+    def feedback(self):
+        """What the learner reads: the first failing case explained, with hints (rich Text)."""
+        from studycli.grading import feedback
+
+        return feedback.render(self)
+
 
 def _jsonable(value):
     return str(value)
