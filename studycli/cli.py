@@ -46,14 +46,15 @@ def root(
         today = paths.study_day()
         with dbfile.reader(paths.db_path(Where.db)) as conn:
             numbers = stats.overview(conn, today)
-        ui.dashboard(numbers, len(session.todays_queue(store, cards, today)))
+        queued = session.todays_queue(store, cards, today, new_limit=numbers["new_per_day"])
+        ui.dashboard(numbers, len(queued))
 
 
 @app.command()
 def review(
     topic: TopicOption = None,
     card_type: Annotated[Optional[str], typer.Option("--type", help="Only cards of this type, e.g. code.")] = None,
-    new: Annotated[int, typer.Option("--new", help="New cards to introduce today at most.")] = 20,
+    new: Annotated[Optional[int], typer.Option("--new", help="New cards to introduce today at most (default: the new-per-day setting, 20).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Stop after this many cards.")] = None,
 ) -> None:
     """Review the cards due today, then new ones; every answer is saved as you go.
@@ -66,6 +67,8 @@ def review(
 
     store, cards = session.open_study(Where.db, Where.content)
     today = paths.study_day()
+    if new is None:
+        new = session.new_per_day(store)
     queue = session.todays_queue(store, cards, today, new_limit=new, limit=limit, topic=topic, card_type=card_type)
     terminal = ui.Terminal()
     code_runner = partial(practice.practise, store=store, today=today)
@@ -128,6 +131,36 @@ def stats(as_json: JsonOption = False) -> None:
         session.open_study(Where.db, Where.content)   # create, migrate or sync first; then read plainly
     with dbfile.reader(db) as conn:
         ui.stats(progress.report(conn, paths.study_day()), as_json=as_json)
+
+
+@app.command()
+def config(
+    key: Annotated[Optional[str], typer.Argument(help="A setting: new-per-day, exam-date, scheduler, desired-retention.")] = None,
+    value: Annotated[Optional[str], typer.Argument(help="Its new value (omit to show it).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the settings, show one, or set one; they live in the database.
+
+    Example: study config new-per-day 30
+    """
+    from studycli import dbfile, paths, session, settings, ui
+
+    db = paths.db_path(Where.db)
+    if value is not None:
+        stored = settings.parse(key, value)
+        session.open_study(Where.db, Where.content)   # create or migrate first
+        dbfile.write_setting(db, key, stored)
+        return ui.note(f"{key} = {stored} (saved in {db})")
+    if key is not None:
+        settings.parse(key, settings.SETTINGS[key].default) if key in settings.SETTINGS else settings.parse(key, "")
+    session.open_study(Where.db, Where.content)
+    with dbfile.reader(db) as conn:
+        values = settings.read_all(conn)
+    if key is not None:
+        values = {key: values[key]}
+    if as_json:
+        return ui.emit_json(values)
+    ui.settings_list(values, {k: s.meaning for k, s in settings.SETTINGS.items()})
 
 
 @app.command()

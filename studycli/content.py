@@ -194,6 +194,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode):
     loader.flatten_mapping(node)
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(None, None, "a key must be plain text, not a list or mapping",
+                                                    key_node.start_mark)
         if key in data.key_lines:
             loader.duplicate_keys.append((key_node.start_mark.line + 1, str(key)))
         data.key_lines[key] = key_node.start_mark.line + 1
@@ -340,8 +343,10 @@ def _known_generators() -> set[str] | None:
     return set(generator_names())
 
 
-def cross_check(decks: list[Deck], problems: list[str], known_names: set[str] = frozenset()) -> None:
-    """Checks that span decks: unique topics and ids, related links, checks and generators."""
+def cross_check(decks: list[Deck], problems: list[str], known_names: dict[str, Path] | None = None) -> None:
+    """Checks that span decks: unique topics and ids (also against `known_names`, the ids and
+    topics of decks that load beside these), related links, checks and generators."""
+    known_names = known_names or {}
     seen_topics: dict[str, Path] = {}
     seen_ids: dict[str, Path] = {}
     names = set(known_names)
@@ -357,12 +362,13 @@ def cross_check(decks: list[Deck], problems: list[str], known_names: set[str] = 
             lines = lines if lines is not None else _card_lines(deck)
             problems.append(f"{deck.path}:{lines.get(card_id, 1)}: {message}")
 
-        if deck.topic in seen_topics:
-            problems.append(f"{deck.path}:1: topic {deck.topic!r} is also used by {seen_topics[deck.topic]}")
+        if deck.topic in seen_topics or deck.topic in known_names:
+            other = seen_topics.get(deck.topic) or known_names[deck.topic]
+            problems.append(f"{deck.path}:1: topic {deck.topic!r} is also used by {other}")
         seen_topics.setdefault(deck.topic, deck.path)
         for card in deck.cards:
-            if card.id in seen_ids:
-                report(card.id, f"duplicate card id {card.id!r} (also in {seen_ids[card.id]})")
+            if card.id in seen_ids or card.id in known_names:
+                report(card.id, f"duplicate card id {card.id!r} (also in {seen_ids.get(card.id) or known_names[card.id]})")
             seen_ids.setdefault(card.id, deck.path)
             for ref in card.related:
                 if ref not in names:
@@ -371,6 +377,80 @@ def cross_check(decks: list[Deck], problems: list[str], known_names: set[str] = 
                 report(card.id, f"{card.id}: unknown check {card.check!r} (see docs/cards.md)")
             if isinstance(card, NumericCard) and generators is not None and card.generator not in generators:
                 report(card.id, f"{card.id}: unknown generator {card.generator!r} (see docs/cards.md)")
+
+
+# ---------------------------------------------------------------- exam-writing faults
+
+EXAM_STYLE_TYPES = ("mcq", "ordering", "matching")
+MIN_MULTIPLE_RESPONSE_CHOICES = 5
+MAX_KEY_RATIO = 1.3        # the key may be at most this much longer than the longest distractor
+CITES_MATERIAL = re.compile(r"\b(?:the|these|study|this) (?:notes|table|deck)\b|\baccording to the (?:notes|table|deck|text)\b",
+                            re.I)
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")   # escapes and controls; tab and newline allowed
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _texts(value):
+    """Every string inside a card's field values."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+
+
+def exam_writing_faults(card: Card, placeholders: set[str] | None = None) -> list[str]:
+    """What keeps a card from reading like the real exam (or from being shown safely).
+
+    `placeholders` are the names a numeric card's generator fills (None: not checked).
+    """
+    faults = []
+    if any(CONTROL_CHARS.search(text) for text in _texts(list(card.model_dump().values()))):
+        faults.append("contains a control or terminal escape character")
+    stem = getattr(card, "question", None) or getattr(card, "front", None) or getattr(card, "text", "")
+    if CITES_MATERIAL.search(stem):
+        faults.append("the stem cites the notes, a table or the deck; write a self-contained question")
+    if card.type in EXAM_STYLE_TYPES and not card.source:
+        faults.append("an exam-style card needs a source (an AWS documentation URL or 'notes: <heading>')")
+    if isinstance(card, McqCard):
+        keys = card.answers
+        distractors = [c for c in card.choices if c not in keys]
+        if len(keys) > 1 and len(card.choices) < MIN_MULTIPLE_RESPONSE_CHOICES:
+            faults.append(f"multiple response needs at least {MIN_MULTIPLE_RESPONSE_CHOICES} choices, "
+                          f"not {len(card.choices)}")
+        if distractors and max(map(len, keys)) > MAX_KEY_RATIO * max(map(len, distractors)):
+            faults.append(f"the key is more than {MAX_KEY_RATIO}x longer than the longest distractor, "
+                          "so it gives itself away")
+    if isinstance(card, NumericCard) and placeholders is not None:
+        unknown = sorted(set(PLACEHOLDER.findall(card.question)) - placeholders)
+        if unknown:
+            faults.append(f"the question names {', '.join('{' + u + '}' for u in unknown)}, which generator "
+                          f"{card.generator!r} does not make (it makes: {', '.join(sorted(placeholders))})")
+    return faults
+
+
+def _generator_placeholders(name: str) -> set[str] | None:
+    try:
+        from studycli.grading.generators import generate_numeric
+    except ImportError:
+        return None
+    try:
+        params, _, _ = generate_numeric(name, "lint")
+    except Exception:   # an unknown generator is reported by cross_check
+        return None
+    return set(params)
+
+
+def writing_check(decks: list[Deck], problems: list[str]) -> None:
+    """Add every exam-writing fault of `decks` to `problems` as FILE:LINE: message."""
+    for deck in decks:
+        lines = None
+        for card in deck.cards:
+            placeholders = _generator_placeholders(card.generator) if isinstance(card, NumericCard) else None
+            faults = exam_writing_faults(card, placeholders)
+            if faults:
+                lines = lines if lines is not None else _card_lines(deck)
+                problems.extend(f"{deck.path}:{lines.get(card.id, 1)}: {card.id}: {fault}" for fault in faults)
 
 
 # ---------------------------------------------------------------- entry points
@@ -398,14 +478,15 @@ def lint(paths: list[Path], context_dirs: list[Path]) -> tuple[list[Deck], list[
     files = deck_files([p for p in paths if p.exists()])
     decks = [d for f in files if (d := parse_deck(f, problems))]
     linted = {f.resolve() for f in files}
-    context: set[str] = set()
+    context: dict[str, Path] = {}     # ids and topics of the other decks that load beside these
     for file in deck_files([d for d in context_dirs if d.is_dir()]):
         if file.resolve() not in linted:
             other = parse_deck(file, [])
             if other:
-                context.add(other.topic)
-                context.update(card.id for card in other.cards)
+                context[other.topic] = file
+                context.update({card.id: file for card in other.cards})
     cross_check(decks, problems, context)
+    writing_check(decks, problems)
     return decks, sorted(problems, key=_file_and_line)
 
 

@@ -124,6 +124,10 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             "CREATE INDEX ix_cards_id_retired_topic ON cards (id, retired, topic)",
         ],
     ),
+    (
+        "settings",
+        ["CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"],
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATIONS_TABLE = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
@@ -234,6 +238,21 @@ def deck_fingerprints(dirs: list[Path]) -> dict[str, tuple[int, int]]:
 
     files = deck_files([d for d in dirs if d.is_dir()])
     return {str(f.resolve()): (st.st_mtime_ns, st.st_size) for f in files for st in [f.stat()]}
+
+
+def write_setting(path: Path, key: str, value: str) -> None:
+    """Store one setting (the value already checked by `settings.parse`)."""
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+        try:
+            configure(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise error_message(path, exc) from None
 
 
 @contextmanager

@@ -43,6 +43,14 @@ def select_cards(cards: Catalog, topic: str | None = None, card_type: str | None
     ]
 
 
+def new_per_day(store: Store) -> int:
+    """The stored daily new-card limit (20 unless `study config new-per-day N` changed it)."""
+    from studycli import dbfile, settings
+
+    with dbfile.reader(store.path) as conn:
+        return settings.new_per_day(conn)
+
+
 def todays_queue(store: Store, cards: dict, today: date, *, new_limit: int = 20, limit: int | None = None,
                  topic: str | None = None, card_type: str | None = None) -> list[str]:
     """The ids to study today, in order: due reviews, then new cards within the daily limit."""

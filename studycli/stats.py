@@ -66,6 +66,10 @@ LIMIT :limit"""
 
 
 REVIEW_COUNTS = "SELECT SUM(study_day = :today), COUNT(*) FROM reviews"
+# Cards whose first scheduled review was today: what the daily new-card limit counts.
+NEW_TODAY = """
+SELECT COUNT(*) FROM reviews
+WHERE study_day = :today AND scheduled AND repetitions_before = 0 AND due_before IS NULL"""
 
 
 def _rows(conn, sql: str, params: dict) -> list[tuple]:
@@ -90,9 +94,16 @@ def _summary(today: date, topic_rows: list[tuple], review_counts: tuple) -> dict
 
 def overview(conn, today: date) -> dict:
     """Totals and per-topic counts: cards, new, due today, reviews today and ever (the dashboard)."""
+    from studycli import settings
+
     params = {"today": today.isoformat(), "mature": MATURE_DAYS}
     [counts] = _rows(conn, REVIEW_COUNTS, params)
-    return _summary(today, _rows(conn, TOPIC_COUNTS, params), counts)
+    summary = _summary(today, _rows(conn, TOPIC_COUNTS, params), counts)
+    [(introduced,)] = _rows(conn, NEW_TODAY, params)
+    limit = settings.new_per_day(conn)
+    summary.update(new_per_day=limit, new_today=introduced,
+                   new_left_today=min(summary["new"], max(0, limit - introduced)))
+    return summary
 
 
 def report(conn, today: date) -> dict:

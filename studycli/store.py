@@ -129,6 +129,12 @@ class ExamAnswer(SQLModel, table=True):
 # ---------------------------------------------------------------- opening
 
 
+class SettingRow(SQLModel, table=True):
+    __tablename__ = "settings"
+    key: str = Field(primary_key=True)
+    value: str
+
+
 def _configure(dbapi_connection, _record) -> None:
     # The driver's own transaction handling is switched off; `_begin` issues BEGIN itself.
     dbfile.configure(dbapi_connection)

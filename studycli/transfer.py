@@ -48,6 +48,7 @@ SECTIONS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "exam_answers": ("exam_answers", "exam_id, position", [
         ("exam_id", "int"), ("position", "int"), ("card_id", "str"), ("topic", "str"), ("domain", "int?"),
         ("question_seed", "str"), ("answer", "str?"), ("correct", "bool"), ("flagged", "bool")]),
+    "settings": ("settings", "key", [("key", "str"), ("value", "str")]),
 }
 # Columns of `cards` that belong to this database's deck sync, not to the learner's progress.
 SYNC_ONLY_COLUMNS = {"content_hash", "added_at", "updated_at"}
@@ -168,8 +169,13 @@ def read_progress(source: str) -> dict:
         raise UsageError(f"{name} is a folder, not a progress file") from None
     except OSError as exc:
         raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise Damaged(f"{name} is {len(raw) / 2**20:.0f} MB, more than a progress file can be "
+                      f"({MAX_FILE_BYTES // 2**20} MB); nothing was imported")
     try:
         data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise Damaged(f"{name} is damaged: nested too deeply; nothing was imported") from None
     except UnicodeDecodeError:
         raise Damaged(f"{name} is not a studycli progress file (not UTF-8 text); nothing was imported") from None
     except json.JSONDecodeError as exc:
@@ -183,6 +189,7 @@ def read_progress(source: str) -> dict:
                       "nothing was imported")
     if data.get("checksum") != checksum(data):
         raise Damaged(f"{name} is damaged: its checksum does not match its contents; nothing was imported")
+    data.setdefault("settings", [])   # files written before settings existed hold none
     unknown = set(data) - set(SECTIONS) - {"format", "version", "checksum"}
     if unknown:
         raise Damaged(f"{name} is damaged: unknown field(s) {', '.join(sorted(unknown))}; nothing was imported")
@@ -191,7 +198,7 @@ def read_progress(source: str) -> dict:
         if not isinstance(records, list):
             raise Damaged(f"{name} is damaged: {section!r} is missing or not a list; nothing was imported")
         for i, record in enumerate(records):
-            problem = _record_problem(record, columns)
+            problem = _record_problem(record, columns) or _value_problem(section, record)
             if problem:
                 raise Damaged(f"{name} is damaged: {section}[{i}]{problem}; nothing was imported")
     return data
@@ -207,6 +214,38 @@ def _record_problem(record, columns: list[tuple[str, str]]) -> str | None:
     for name, kind in columns:
         if not _is_kind(record[name], kind):
             return f".{name} = {json.dumps(record[name])[:40]} is not {KIND_WORDS[kind.rstrip('?')]}"
+    return None
+
+
+MAX_FILE_BYTES = 256 * 2**20
+# Ranges a stored value must lie in, or a review of that card would fail later.
+BOUNDS = {"ef": (1.3, 10.0), "interval": (0, 36_500), "repetitions": (0, 100_000), "lapses": (0, 100_000),
+          "quality": (0, 5), "position": (0, 10_000_000), "duration_ms": (0, 10**10), "questions": (0, 10_000),
+          "answered": (0, 10_000), "correct": (0, 10_000), "scaled_score": (0, 1000), "minutes": (0, 100_000),
+          "seconds_used": (0, 10**8), "domain": (1, 5)}
+DATE_RANGE = (date(1970, 1, 1), date(2200, 12, 31))
+
+
+def _value_problem(section: str, record: dict) -> str | None:
+    """A value outside what studycli could have written (an EF of Infinity, a negative interval)."""
+    import math
+
+    for name, value in record.items():
+        base = name.removesuffix("_before").removesuffix("_after")
+        if base in BOUNDS and value is not None:
+            low, high = BOUNDS[base]
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+                return f".{name} = {json.dumps(value)[:40]} is outside {low}..{high}"
+        if isinstance(value, str) and (name == "due" or name.startswith(("due_", "study_day"))):
+            if not DATE_RANGE[0] <= date.fromisoformat(value) <= DATE_RANGE[1]:
+                return f".{name} = {value} is not a plausible date"
+    if section == "settings":
+        from studycli import settings
+
+        try:
+            settings.parse(record["key"], record["value"])
+        except UsageError as exc:
+            return f": {exc}"
     return None
 
 
@@ -277,10 +316,10 @@ def import_progress(store, source: str, replace: bool = False) -> dict:
                     " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
                     (card["id"], card["topic"], card["type"], text, hashlib.sha256(text.encode()).hexdigest()[:16],
                      card["position"], now, now))
-            for section in ("states", "reviews", "submissions", "exams", "exam_answers"):
+            for section in ("states", "reviews", "submissions", "exams", "exam_answers", "settings"):
                 table, _, columns = SECTIONS[section]
                 names = [n for n, _ in columns]
-                verb = "INSERT OR REPLACE" if section == "states" else "INSERT"
+                verb = "INSERT OR REPLACE" if section in ("states", "settings") else "INSERT"
                 sql = f"{verb} INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
                 if data[section]:
                     conn.exec_driver_sql(sql, [tuple(_to_sql(r[n], k) for n, k in columns) for r in data[section]])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 from rich.console import Console
@@ -43,10 +44,19 @@ def lint_report(decks, problems: list[str]) -> None:
 # ---------------------------------------------------------------- review sessions
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """Deck or answer text without control characters: an escape sequence in a card must not reach
+    the terminal (clipboard writes, links, title changes)."""
+    return CONTROL.sub("", text)
+
+
 def _markdown(text: str):
     from rich.markdown import Markdown  # loads a Markdown parser: only when a card is shown
 
-    return Markdown(text)
+    return Markdown(clean(text))
 
 
 def markdown(text: str) -> None:
@@ -61,7 +71,7 @@ def _labelled(labels: list[str], texts: list[str]) -> None:
     grid.add_column(justify="right", style="bold", min_width=4)
     grid.add_column()
     for label, text in zip(labels, texts):
-        grid.add_row(label, Text(text))
+        grid.add_row(label, Text(clean(text)))
     out.print(grid)
 
 
@@ -161,13 +171,27 @@ class Terminal:
 def dashboard(overview: dict, queued: int) -> None:
     out.print(f"[bold]studycli[/] · {overview['today']}")
     out.print(f"  due today       {overview['due_today']}")
-    out.print(f"  new available   {overview['new']}")
+    out.print(f"  new today       {overview['new_left_today']} left of {overview['new_per_day']} a day "
+              f"({overview['new']} not yet studied)")
     out.print(f"  reviewed today  {overview['reviews_today']}")
     out.print(f"  cards in decks  {overview['cards']}")
     if queued:
         out.print(f"\n{queued} card(s) waiting: run [bold]study review[/]")
+    elif overview["new"] and not overview["new_left_today"]:
+        out.print(f"\nNothing waiting: today's {overview['new_per_day']} new cards are done. "
+                  "[bold]study review --new 10[/] takes 10 more today; "
+                  "[bold]study config new-per-day 30[/] changes the daily limit.")
     else:
         out.print("\nNothing waiting today. [bold]study stats[/] shows your progress.")
+
+
+def settings_list(values: dict[str, str], meanings: dict[str, str]) -> None:
+    from rich.table import Table
+
+    table = Table("setting", "value", "meaning", box=None, header_style="bold")
+    for key, value in values.items():
+        table.add_row(key, value or "[dim](not set)[/]", meanings[key])
+    out.print(table)
 
 
 def card_list(rows: list[dict], as_json: bool) -> None:
@@ -182,7 +206,7 @@ def card_list(rows: list[dict], as_json: bool) -> None:
     for row in rows:
         state = row["state"]
         table.add_row(row["id"], row["topic"], row["type"], state["due"] or "new", str(state["interval"]),
-                      f"{state['ef']:.2f}", Text(row["headline"]))
+                      f"{state['ef']:.2f}", Text(clean(row["headline"])))
     out.print(table)
     note(f"{len(rows)} card(s)")
 
@@ -390,7 +414,7 @@ class ExamTerminal(Terminal):
         for q in questions:
             typed = sheet.typed.get(q.position)
             table.add_row(str(q.position), typed if typed is not None else "[red]-[/]",
-                          "[yellow]flagged[/]" if q.position in sheet.flagged else "", Text(q.headline))
+                          "[yellow]flagged[/]" if q.position in sheet.flagged else "", Text(clean(q.headline)))
         out.print()
         out.rule("review", style="cyan")
         out.print(table)

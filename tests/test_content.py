@@ -137,3 +137,98 @@ def test_builtin_deck_is_valid():
     decks, problems = content.lint([paths.content_dir()], [])
     assert problems == []
     assert sum(len(d.cards) for d in decks) > 0
+
+
+# ---------------------------------------------------------------- exam-writing faults
+
+SOURCE = "https://docs.aws.amazon.com/bedrock/latest/userguide/what-is-bedrock.html"
+WELL_FORMED = {
+    "mcq-two": f"""\
+      - id: w-two
+        type: mcq
+        source: {SOURCE}
+        question: A team wants two things. Which services meet these requirements? (Choose TWO.)
+        choices: [Amazon Bedrock, Amazon Comprehend, Amazon Polly, Amazon Lex, Amazon Rekognition]
+        answer: [Amazon Bedrock, Amazon Comprehend]
+    """,
+    "mcq-one": f"""\
+      - id: w-one
+        type: mcq
+        source: "notes: Amazon-Bedrock"
+        question: A company wants API access to foundation models. Which service meets this need?
+        choices: [Amazon Bedrock, Amazon Polly, Amazon Lex, Amazon Textract]
+        answer: Amazon Bedrock
+    """,
+    "numeric": """\
+      - id: w-num
+        type: numeric
+        generator: head_dim
+        question: A model has d_model = {d_model} and {n_head} heads. How wide is each head?
+    """,
+}
+FAULTY = {
+    "few-choices": (WELL_FORMED["mcq-two"].replace("Amazon Polly, Amazon Lex, ", ""),
+                    "multiple response needs at least 5 choices, not 3"),
+    "cites-notes": (WELL_FORMED["mcq-one"].replace("A company wants", "According to the notes, a company wants"),
+                    "the stem cites the notes"),
+    "cites-table": (WELL_FORMED["mcq-one"].replace("Which service", "In the table, which service"),
+                    "the stem cites the notes"),
+    "long-key": (WELL_FORMED["mcq-one"].replace(
+        "choices: [Amazon Bedrock,", "choices: [Amazon Bedrock with its managed foundation models,").replace(
+        "answer: Amazon Bedrock", "answer: Amazon Bedrock with its managed foundation models"),
+        "the key is more than 1.3x longer"),
+    "placeholder": (WELL_FORMED["numeric"].replace("{n_head} heads", "{heads} heads"),
+                    "names {heads}, which generator 'head_dim' does not make"),
+    "no-source": (WELL_FORMED["mcq-one"].replace('        source: "notes: Amazon-Bedrock"\n', ""),
+                  "an exam-style card needs a source"),
+    "escape": (WELL_FORMED["mcq-one"].replace("question: A", 'question: "A').replace(
+        "need?", 'need?\\e]52;c;aGk=\\a"'), "control or terminal escape"),
+}
+
+
+def deck_with(card_yaml: str) -> str:
+    return "topic: w\ntitle: W\ncards:\n" + textwrap.indent(textwrap.dedent(card_yaml), "  ")
+
+
+@pytest.mark.parametrize("name", sorted(WELL_FORMED))
+def test_well_formed_exam_items_pass_lint(tmp_path, name):
+    pytest.importorskip("studycli.grading.generators")
+    assert lint(tmp_path, write(tmp_path, "w.yaml", deck_with(WELL_FORMED[name]))) == []
+
+
+@pytest.mark.parametrize("name", sorted(FAULTY))
+def test_each_exam_writing_fault_is_reported_at_its_card(tmp_path, name):
+    pytest.importorskip("studycli.grading.generators")
+    card_yaml, expected = FAULTY[name]
+    path = write(tmp_path, "w.yaml", deck_with(card_yaml))
+    problems = lint(tmp_path, path)
+    assert len(problems) == 1 and problems[0].startswith(f"{path}:4: ") and expected in problems[0], problems
+
+
+def test_lint_command_exits_2_on_an_exam_writing_fault(run, tmp_path):
+    path = write(tmp_path, "w.yaml", deck_with(FAULTY["few-choices"][0]))
+    result = run(f"lint {path}")
+    assert result.exit_code == 2 and "multiple response needs at least 5 choices" in result.stdout
+
+
+def test_a_complex_yaml_key_is_a_lint_error_not_a_traceback(tmp_path):
+    path = write(tmp_path, "k.yaml", "topic: k\ntitle: K\ncards:\n  - ? [a, b]\n    : 1\n")
+    [problem] = lint(tmp_path, path)
+    assert problem.startswith(f"{path}:4: invalid YAML") and "plain text" in problem
+
+
+def test_a_deck_reusing_a_built_in_id_or_topic_fails_lint(tmp_path):
+    from studycli import paths
+
+    path = write(tmp_path, "mine.yaml", """\
+        topic: self-attention
+        title: Mine
+        cards:
+          - id: sa-purpose
+            type: basic
+            front: f
+            back: b
+        """)
+    _, problems = content.lint([path], [paths.content_dir()])
+    assert any("topic 'self-attention' is also used by" in p for p in problems)
+    assert any("duplicate card id 'sa-purpose'" in p for p in problems)

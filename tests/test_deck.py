@@ -43,20 +43,49 @@ def cards(decks):
     return [card for deck in decks for card in deck.cards]
 
 
-def test_every_topic_of_the_notes_has_a_deck(decks):
-    assert {d.topic for d in decks} == TOPICS
+# The AIF-C01 exam guide: a deck for each task statement group (1.1-5.2).
+EXAM_GUIDE_TOPICS = {
+    "ai-ml-fundamentals", "aws-ai-services", "ml-lifecycle",                 # 1.1, 1.2, 1.3
+    "genai-concepts", "genai-on-aws",                                        # 2.1-2.2, 2.3
+    "rag-and-agents", "prompt-engineering", "model-customization", "model-evaluation",   # 3.1-3.4
+    "responsible-ai", "ai-transparency",                                     # 4.1, 4.2
+    "ai-security", "ai-governance",                                          # 5.1, 5.2
+}
+EXAM_STYLE = ("mcq", "ordering", "matching")
+DOMAIN_WEIGHTS = {1: 0.20, 2: 0.24, 3: 0.28, 4: 0.14, 5: 0.14}
+MIN_CARDS, MIN_EXAM_STYLE = 500, 300
+
+
+def test_every_topic_of_the_notes_and_of_the_exam_guide_has_a_deck(decks):
+    assert TOPICS | EXAM_GUIDE_TOPICS <= {d.topic for d in decks}
 
 
 def test_size_and_types(cards):
     types = Counter(card.type for card in cards)
-    assert len(cards) >= 180
+    assert len(cards) >= MIN_CARDS
     assert types["numeric"] >= 8
     assert types["code"] >= 16
 
 
-def test_every_topic_has_basic_cloze_and_mcq(decks):
+def test_exam_style_items_cover_every_domain_by_its_weight(cards):
+    exam_style = [c for c in cards if c.type in EXAM_STYLE]
+    by_domain = Counter(c.domain for c in exam_style)
+    assert len(exam_style) >= MIN_EXAM_STYLE
+    for domain, weight in DOMAIN_WEIGHTS.items():    # at least the domain's share of the 300 items asked for
+        assert by_domain[domain] >= weight * MIN_EXAM_STYLE, (domain, by_domain[domain])
+    assert sum(by_domain.values()) == len(exam_style)   # no exam-style item without a domain
+
+
+def test_every_card_names_its_source(cards):
+    assert [c.id for c in cards if not c.source] == []
+    malformed = [c.id for c in cards if not re.match(r"(https://\S+\.\S+|notes: \S)", c.source)]
+    assert malformed == []
+
+
+def test_every_deck_has_recall_cards_and_exam_style_items(decks):
     for deck in decks:
-        assert {"basic", "cloze", "mcq"} <= {c.type for c in deck.cards}, deck.topic
+        kinds = {c.type for c in deck.cards}
+        assert kinds & {"basic", "cloze"} and kinds & set(EXAM_STYLE), deck.topic
 
 
 @pytest.mark.parametrize("topic", ["self-attention", "transformer-architecture", "llm-processing",
@@ -65,7 +94,7 @@ def test_processes_have_ordering_cards(decks, topic):
     assert any(c.type == "ordering" for d in decks if d.topic == topic for c in d.cards)
 
 
-@pytest.mark.parametrize("topic", ["self-attention", "llm-parameters", "fine-tuning", "amazon-bedrock",
+@pytest.mark.parametrize("topic", ["self-attention", "llm-parameters", "model-customization", "amazon-bedrock",
                                    "sagemaker-jumpstart", "foundation-models", "llm-processing"])
 def test_tables_have_matching_cards(decks, topic):
     assert any(c.type == "matching" for d in decks if d.topic == topic for c in d.cards)
@@ -96,7 +125,7 @@ def test_every_check_has_a_code_card_and_every_code_card_a_check(cards):
 
 def test_every_numeric_generator_runs_and_fills_its_question(cards):
     generators = pytest.importorskip("studycli.grading.generators")
-    from studycli.session import fill_template
+    from studycli.cardtypes import fill_template
 
     for card in (c for c in cards if c.type == "numeric"):
         for seed in range(3):

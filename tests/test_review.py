@@ -154,7 +154,7 @@ def test_cards_show_and_stats_json(run, study_env):
 def test_dashboard(run):
     result = run([])
     assert result.exit_code == 0
-    assert "new available   6" in result.stdout
+    assert "new today       6 left of 20 a day (6 not yet studied)" in result.stdout
     assert "study review" in result.stdout
 
 
