@@ -11,7 +11,7 @@ from studycli.errors import StudyError, UsageError
 
 app = typer.Typer(
     help="Spaced-repetition exam prep for transformers, LLM sampling and AWS generative AI.",
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -28,9 +28,18 @@ class Where:
     content: list[Path] = []
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"studycli {version('studycli')}")
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
+    _show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
     db: Annotated[Optional[Path], typer.Option(metavar="FILE", help="SQLite file (default: $STUDYCLI_DB, else the user data dir).")] = None,
     content: Annotated[Optional[list[Path]], typer.Option(metavar="DIR", help="Extra deck folder (repeatable; also $STUDYCLI_CONTENT).")] = None,
 ) -> None:
@@ -50,7 +59,7 @@ def root(
         ui.dashboard(numbers, len(queued))
 
 
-@app.command()
+@app.command(short_help="Review today's due cards, then new ones.")
 def review(
     topic: TopicOption = None,
     card_type: Annotated[Optional[str], typer.Option("--type", help="Only cards of this type, e.g. code.")] = None,
@@ -65,8 +74,10 @@ def review(
 
     from studycli import paths, practice, session, ui
 
-    store, cards = session.open_study(Where.db, Where.content)
     today = paths.study_day()
+    store, cards = session.open_study(Where.db, Where.content)
+    if store.created:
+        ui.note(f"created a new progress database at {store.path}")
     if new is None:
         new = session.new_per_day(store)
     queue = session.todays_queue(store, cards, today, new_limit=new, limit=limit, topic=topic, card_type=card_type)
@@ -75,9 +86,10 @@ def review(
     terminal.summary(session.run_review(store, cards, queue, today, terminal, code_runner=code_runner))
 
 
-@app.command()
+@app.command(short_help="List cards with their schedule.")
 def cards(
     topic: TopicOption = None,
+    card_type: Annotated[Optional[str], typer.Option("--type", help="Only cards of this type, e.g. mcq.")] = None,
     due: Annotated[bool, typer.Option("--due", help="Only cards due today.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -87,11 +99,12 @@ def cards(
     """
     from studycli import paths, session, ui
 
-    store, all_cards = session.open_study(Where.db, Where.content)
-    ui.card_list(session.card_rows(store, all_cards, paths.study_day(), topic=topic, due_only=due), as_json=as_json)
+    store, all_cards = session.open_study(Where.db, Where.content, reading=True)
+    rows = session.card_rows(store, all_cards, paths.study_day(), topic=topic, card_type=card_type, due_only=due)
+    ui.card_list(rows, as_json=as_json)
 
 
-@app.command()
+@app.command(short_help="Show one card, its schedule and history.")
 def show(card_id: Annotated[str, typer.Argument(help="The card's id.")], as_json: JsonOption = False) -> None:
     """Show one card: question, answer, schedule, history and related cards.
 
@@ -99,11 +112,11 @@ def show(card_id: Annotated[str, typer.Argument(help="The card's id.")], as_json
     """
     from studycli import session, ui
 
-    store, all_cards = session.open_study(Where.db, Where.content)
+    store, all_cards = session.open_study(Where.db, Where.content, reading=True)
     ui.card_details(session.card_details(store, all_cards, card_id), as_json=as_json)
 
 
-@app.command()
+@app.command(short_help="Take back the last answer.")
 def undo() -> None:
     """Take back the last answer: its log entry goes and the card's schedule is restored.
 
@@ -115,7 +128,7 @@ def undo() -> None:
     ui.undone(store.undo_last())
 
 
-@app.command()
+@app.command(short_help="Progress per topic, streak, heatmap, forecast.")
 def stats(as_json: JsonOption = False) -> None:
     """Show progress per topic (new, learning, mature, due, retention, EF, code checks), the streak,
     a 12-week heatmap, a 30-day forecast and the weakest cards.
@@ -128,12 +141,12 @@ def stats(as_json: JsonOption = False) -> None:
     if not dbfile.is_current(db, paths.deck_dirs(Where.content)):
         from studycli import session
 
-        session.open_study(Where.db, Where.content)   # create, migrate or sync first; then read plainly
+        session.open_study(Where.db, Where.content, reading=True)   # migrate or sync first; then read plainly
     with dbfile.reader(db) as conn:
         ui.stats(progress.report(conn, paths.study_day()), as_json=as_json)
 
 
-@app.command()
+@app.command(short_help="List or change the settings.")
 def config(
     key: Annotated[Optional[str], typer.Argument(help="A setting: new-per-day, exam-date, scheduler, desired-retention.")] = None,
     value: Annotated[Optional[str], typer.Argument(help="Its new value (omit to show it).")] = None,
@@ -153,7 +166,7 @@ def config(
         return ui.note(f"{key} = {stored} (saved in {db})")
     if key is not None:
         settings.parse(key, settings.SETTINGS[key].default) if key in settings.SETTINGS else settings.parse(key, "")
-    session.open_study(Where.db, Where.content)
+    session.open_study(Where.db, Where.content, reading=True)
     with dbfile.reader(db) as conn:
         values = settings.read_all(conn)
     if key is not None:
@@ -163,7 +176,7 @@ def config(
     ui.settings_list(values, {k: s.meaning for k, s in settings.SETTINGS.items()})
 
 
-@app.command()
+@app.command(short_help="Sit a timed mock exam in the AIF-C01 form.")
 def exam(
     questions: Annotated[Optional[int], typer.Option(help="Questions to draw (default 65, as AIF-C01).")] = None,
     minutes: Annotated[Optional[float], typer.Option(help="Time allowed (default 90 for 65 questions, pro rata).")] = None,
@@ -180,7 +193,7 @@ def exam(
 
     from studycli import paths, exam as mock, session, ui
 
-    store, all_cards = session.open_study(Where.db, Where.content)
+    store, all_cards = session.open_study(Where.db, Where.content, reading=history)
     if history:
         return ui.exam_history(mock.history(store), as_json=as_json)
     result = mock.run(store, all_cards, ui.ExamTerminal(), paths.study_day(), questions=questions, minutes=minutes,
@@ -188,7 +201,7 @@ def exam(
     ui.exam_result(result, mock.DOMAIN_NAMES)
 
 
-@app.command()
+@app.command(short_help="Write a starter file for a code card.")
 def stub(
     card_id: Annotated[str, typer.Argument(help="A code card's id.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to write (default: ./CHECK.py, e.g. softmax.py).")] = None,
@@ -206,7 +219,7 @@ def stub(
     ui.note(f"wrote {path}; when it is ready: study check {card.id} {path}")
 
 
-@app.command()
+@app.command(short_help="Grade your code for a code card.")
 def check(
     card_id: Annotated[str, typer.Argument(help="A code card's id.")],
     file: Annotated[Path, typer.Argument(help="Your Python file.")],
@@ -225,7 +238,7 @@ def check(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(short_help="See what temperature, top-k and top-p do.")
 def sampler(
     prompt: Annotated[Optional[str], typer.Option(help="Text for the shipped model to continue (the default view).")] = None,
     logits: Annotated[Optional[str], typer.Option(help="Your own comma-separated logits instead, e.g. 2.0,1,-0.5.")] = None,
@@ -260,7 +273,7 @@ def sampler(
     ui.sampler(data, as_json=as_json)
 
 
-@app.command()
+@app.command(short_help="Check the installation and the grading sandbox.")
 def doctor() -> None:
     """Check the installation: database, decks, grading sandbox and numeric libraries.
 
@@ -271,7 +284,7 @@ def doctor() -> None:
     ui.doctor(checkup.report(Where.db, Where.content))
 
 
-@app.command("export")
+@app.command("export", short_help="Save all progress, or the deck for Anki.")
 def export_(
     file: Annotated[str, typer.Argument(metavar="FILE", help="Where to write (- for standard output).")],
     anki: Annotated[bool, typer.Option("--anki", help="Write the deck as an Anki package (.apkg) instead.")] = False,
@@ -287,13 +300,13 @@ def export_(
         from studycli.errors import UsageError
 
         raise UsageError("--topic goes with --anki; the progress file always holds everything")
-    store, all_cards = session.open_study(Where.db, Where.content)
+    store, all_cards = session.open_study(Where.db, Where.content, reading=not anki)
     if anki:
         return ui.note(f"wrote {transfer.export_anki(all_cards, file, topic=topic)} notes to {file}")
     ui.transferred("wrote", file, transfer.export_progress(store, file))
 
 
-@app.command("import")
+@app.command("import", short_help="Load progress saved by study export.")
 def import_(
     file: Annotated[str, typer.Argument(metavar="FILE", help="A file from study export (- for standard input).")],
     replace: Annotated[bool, typer.Option("--replace", help="Replace the progress this database holds.")] = False,
@@ -308,7 +321,7 @@ def import_(
     ui.transferred("imported", file, transfer.import_progress(store, file, replace=replace))
 
 
-@app.command()
+@app.command(short_help="Check decks for errors.")
 def lint(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Deck files or folders (default: every deck).")] = None,
 ) -> None:
@@ -327,7 +340,7 @@ def lint(
 
 
 
-@app.command()
+@app.command(short_help="Stream text from the small GPT.")
 def generate(
     prompt: Annotated[str, typer.Argument(help="The text to continue.")] = "",
     temperature: Annotated[float, typer.Option(help="0 is greedy; below 1 sharper, above 1 flatter.")] = 0.8,
@@ -352,7 +365,7 @@ def generate(
     typer.echo()
 
 
-@app.command()
+@app.command(short_help="Fine-tune the small GPT three ways, compared.")
 def finetune(
     steps: Annotated[int, typer.Option(help="Training steps per mode.")] = 300,
     mode: Annotated[Optional[list[str]], typer.Option(help="head, last_block or full (repeatable; default: all three).")] = None,
@@ -375,7 +388,7 @@ def finetune(
     typer.echo(json.dumps(report, indent=2) if as_json else ui.render_finetune(report))
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}, short_help="Train a character-level GPT on Shakespeare.")
 def train(ctx: typer.Context) -> None:
     """Train a character-level GPT on Shakespeare with engine/ (needs: pip install 'studycli[train]').
 

@@ -17,9 +17,26 @@ from studycli.errors import UsageError
 from studycli.store import Catalog, Store
 
 
-def open_study(db: Path | None = None, extra_content: list[Path] | None = None) -> tuple[Store, Catalog]:
-    """The store, synced with every deck, and the active cards by id."""
-    store = Store.open(paths.db_path(db))
+def check_readable(path: Path) -> None:
+    """A command that only reads refuses a database whose folder does not exist: a typo in --db
+    must not look like lost progress (a command that studies creates it instead)."""
+    if not path.exists() and not path.parent.is_dir():
+        raise UsageError(f"no database at {path}: the folder {path.parent} does not exist (check --db); "
+                         "study review creates a new database")
+
+
+def open_study(db: Path | None = None, extra_content: list[Path] | None = None, *,
+               reading: bool = False) -> tuple[Store, Catalog]:
+    """The store, synced with every deck, and the active cards by id.
+
+    With `reading`, a database path in a missing folder is a usage error rather than a new file.
+    """
+    path = paths.db_path(db)
+    if reading:
+        check_readable(path)
+    created = not path.exists() or path.stat().st_size == 0
+    store = Store.open(path)
+    store.created = created
     cards = store.sync(paths.deck_dirs(extra_content))
     return store, cards
 
@@ -187,11 +204,12 @@ def _state_dict(state) -> dict:
     }
 
 
-def card_rows(store: Store, cards: dict, today: date, topic: str | None = None, due_only: bool = False) -> list[dict]:
+def card_rows(store: Store, cards: dict, today: date, topic: str | None = None, card_type: str | None = None,
+              due_only: bool = False) -> list[dict]:
     """Every card (after the filters) with all its deck fields and its schedule."""
     states = store.states()
     rows = []
-    selected = select_cards(cards, topic)
+    selected = select_cards(cards, topic, card_type)
     cards.preload(selected)
     for card_id in selected:
         state = states[card_id]

@@ -150,6 +150,7 @@ class Store:
 
     def __init__(self, path: Path, engine):
         self.path = path
+        self.created = False     # set by whoever opened it: a new file was made
         self.engine = engine
         self.writer = engine.execution_options(immediate=True)
 

@@ -12,7 +12,9 @@ from rich.markup import escape
 from rich.text import Text
 from rich.panel import Panel
 
-out = Console(highlight=False, no_color="NO_COLOR" in os.environ or None)
+# Piped output is not cut to 80 columns: a script gets whole topic names and questions.
+out = Console(highlight=False, no_color="NO_COLOR" in os.environ or None,
+              width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200)
 err = Console(stderr=True, highlight=False, no_color="NO_COLOR" in os.environ or None)
 
 

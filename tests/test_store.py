@@ -121,10 +121,23 @@ def test_a_locked_database_gets_one_line(run, study_env, monkeypatch):
     assert "locked by another program" in result.stderr
 
 
-def test_database_in_a_missing_folder_is_created(run, tmp_path, monkeypatch):
+def test_a_reading_command_refuses_a_database_in_a_missing_folder(run, tmp_path, monkeypatch):
+    # A typo in --db must not look like lost progress: nothing is created, one line, exit 2.
     monkeypatch.setenv("STUDYCLI_DB", str(tmp_path / "deep" / "er" / "study.db"))
-    assert run("stats").exit_code == 0
-    assert (tmp_path / "deep" / "er" / "study.db").exists()
+    for command in ("stats", "cards", "show b-front", "config", "exam --history", "export -"):
+        result = run(command)
+        assert result.exit_code == 2 and "folder" in result.stderr and "does not exist" in result.stderr, command
+        assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "deep").exists()
+
+
+def test_a_studying_command_creates_the_database_and_says_where(run, tmp_path, monkeypatch):
+    db = tmp_path / "deep" / "er" / "study.db"
+    monkeypatch.setenv("STUDYCLI_DB", str(db))
+    result = run("review", input="q\n")
+    assert result.exit_code == 0 and f"created a new progress database at {db}" in result.stderr
+    assert db.exists()
+    assert "created" not in run("review", input="q\n").stderr    # only the first time
 
 
 def test_database_path_that_is_a_folder(run, tmp_path, monkeypatch):
