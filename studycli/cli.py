@@ -78,12 +78,16 @@ def review(
     store, cards = session.open_study(Where.db, Where.content)
     if store.created:
         ui.note(f"created a new progress database at {store.path}")
-    if new is None:
+    exam_on = session.exam_date(store)
+    if new is None:   # with an exam date, the plan's pace; else the new-per-day setting
         new = session.new_per_day(store)
+        if exam_on is not None and exam_on > today:
+            new = session.study_plan(store, today, exam_on).new_per_day
     queue = session.todays_queue(store, cards, today, new_limit=new, limit=limit, topic=topic, card_type=card_type)
     terminal = ui.Terminal()
     code_runner = partial(practice.practise, store=store, today=today)
-    terminal.summary(session.run_review(store, cards, queue, today, terminal, code_runner=code_runner))
+    terminal.summary(session.run_review(store, cards, queue, today, terminal, code_runner=code_runner,
+                                        exam_date=exam_on))
 
 
 @app.command(short_help="List cards with their schedule.")
@@ -164,8 +168,8 @@ def config(
         session.open_study(Where.db, Where.content)   # create or migrate first
         dbfile.write_setting(db, key, stored)
         return ui.note(f"{key} = {stored} (saved in {db})")
-    if key is not None:
-        settings.parse(key, settings.SETTINGS[key].default) if key in settings.SETTINGS else settings.parse(key, "")
+    if key is not None and key not in settings.SETTINGS:
+        raise UsageError(f"no setting {key!r}; settings: {', '.join(settings.SETTINGS)}")
     session.open_study(Where.db, Where.content, reading=True)
     with dbfile.reader(db) as conn:
         values = settings.read_all(conn)
@@ -174,6 +178,33 @@ def config(
     if as_json:
         return ui.emit_json(values)
     ui.settings_list(values, {k: s.meaning for k, s in settings.SETTINGS.items()})
+
+
+@app.command(short_help="Plan the days up to your exam.")
+def plan(
+    exam_date: Annotated[Optional[str], typer.Option("--exam-date", metavar="YYYY-MM-DD", help="Set the exam date (saved) and plan toward it.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """How many new cards a day introduce the whole deck a week before your exam, and day by day
+    what comes due and how long it takes.
+
+    Example: study plan --exam-date 2027-02-15
+    """
+    from datetime import date
+
+    from studycli import dbfile, paths, session, settings, ui
+
+    today = paths.study_day()
+    store, _ = session.open_study(Where.db, Where.content)
+    if exam_date is not None:
+        dbfile.write_setting(store.path, "exam-date", settings.parse("exam-date", exam_date))
+    exam_on = session.exam_date(store)
+    if exam_on is None:
+        raise UsageError("no exam date yet: study plan --exam-date YYYY-MM-DD (or study config exam-date ...)")
+    schedule = session.study_plan(store, today, exam_on)
+    if as_json:
+        return ui.emit_json(schedule.to_dict())
+    ui.study_plan(schedule.to_dict())
 
 
 @app.command(short_help="Sit a timed mock exam in the AIF-C01 form.")

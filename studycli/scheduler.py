@@ -73,6 +73,17 @@ def review(state: SM2State, quality: int, today: date) -> SM2State:
     )
 
 
+def before_exam(state: SM2State, today: date, exam_date: date | None) -> SM2State:
+    """`state` with its next review moved before `exam_date` when SM-2 would schedule it after:
+    the last review falls in the final week before the exam (see plan.fit_to_exam)."""
+    from studycli.plan import fit_to_exam
+
+    if state.due is None:
+        return state
+    due = fit_to_exam(state.due, today, exam_date)
+    return state if due == state.due else replace(state, due=due, interval=(due - today).days)
+
+
 def auto_quality(correct: bool) -> int:
     """The grade of an answer the program checked (mcq, ordering, matching, numeric)."""
     return AUTO_RIGHT if correct else AUTO_WRONG

@@ -68,6 +68,43 @@ def new_per_day(store: Store) -> int:
         return settings.new_per_day(conn)
 
 
+def exam_date(store: Store) -> date | None:
+    """The exam date setting, or None."""
+    from studycli import dbfile, settings
+
+    with dbfile.reader(store.path) as conn:
+        value = settings.read_all(conn)["exam-date"]
+    return date.fromisoformat(value) if value else None
+
+
+DUE_COUNTS = """
+SELECT s.due, COUNT(*) FROM cards c JOIN card_states s ON s.card_id = c.id
+WHERE c.retired = 0 GROUP BY s.due"""
+ANSWER_TIMES = """
+SELECT repetitions_before = 0 AND due_before IS NULL, duration_ms FROM reviews
+WHERE mode = 'review' AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 2000"""
+
+
+def study_plan(store: Store, today: date, exam_on: date):
+    """The plan toward `exam_on` from this database: cards left, what is due when, answering times."""
+    from studycli import dbfile, plan, settings
+
+    if exam_on <= today:
+        raise UsageError(f"the exam date {exam_on} is not after today ({today}); study config exam-date YYYY-MM-DD")
+    with dbfile.reader(store.path) as conn:
+        budget = settings.new_per_day(conn)
+        counts = conn.execute(DUE_COUNTS).fetchall()
+        times = conn.execute(ANSWER_TIMES).fetchall()
+    new_left = sum(n for due, n in counts if due is None)
+    due_on: dict[date, int] = {}
+    for due, n in counts:
+        if due is not None:
+            day = max(date.fromisoformat(due), today)     # overdue cards are due today
+            due_on[day] = due_on.get(day, 0) + n
+    new_s, review_s = plan.seconds_per_answer([ms for new, ms in times if new], [ms for new, ms in times if not new])
+    return plan.make_plan(today, exam_on, new_left, due_on, budget, new_s, review_s)
+
+
 def todays_queue(store: Store, cards: dict, today: date, *, new_limit: int = 20, limit: int | None = None,
                  topic: str | None = None, card_type: str | None = None) -> list[str]:
     """The ids to study today, in order: due reviews, then new cards within the daily limit."""
@@ -146,16 +183,22 @@ class Summary:
     interrupted: bool = False
 
 
-def record_answer(store: Store, card_id: str, outcome: Outcome, today: date, is_repeat: bool, elapsed_ms: int) -> None:
-    """Grade -> SM-2 -> write, in one transaction; a same-day repeat is logged but leaves SM-2 alone."""
+def record_answer(store: Store, card_id: str, outcome: Outcome, today: date, is_repeat: bool, elapsed_ms: int,
+                  exam_date: date | None = None) -> None:
+    """Grade -> SM-2 -> write, in one transaction; a same-day repeat is logged but leaves SM-2 alone.
+
+    With an exam date, a review SM-2 would put after the exam comes back in the week before it.
+    """
     with store.transaction() as tx:
         before = tx.state(card_id)
-        after = None if is_repeat else scheduler.review(before, outcome.quality, today)
+        after = None if is_repeat else scheduler.before_exam(scheduler.review(before, outcome.quality, today),
+                                                             today, exam_date)
         tx.record(card_id, outcome.quality, before, after, day=today,
                   mode="repeat" if is_repeat else "review", duration_ms=elapsed_ms, answer=outcome.answer)
 
 
-def run_review(store: Store, cards: dict, queue: list[str], today: date, io, code_runner=None) -> Summary:
+def run_review(store: Store, cards: dict, queue: list[str], today: date, io, code_runner=None,
+               exam_date: date | None = None) -> Summary:
     """Ask every card in `queue`; cards graded below 4 come back until they reach 4."""
     summary = Summary()
     started = time.monotonic()
@@ -174,7 +217,7 @@ def run_review(store: Store, cards: dict, queue: list[str], today: date, io, cod
             outcome = ask_card(card, io, seed=f"{card_id}:{today}:{shown}", code_runner=code_runner)
             elapsed_ms = int((time.monotonic() - asked) * 1000)
             if outcome.quality is not None:
-                record_answer(store, card_id, outcome, today, is_repeat, elapsed_ms)
+                record_answer(store, card_id, outcome, today, is_repeat, elapsed_ms, exam_date)
             pending.pop(0)
             if outcome.quality is None:
                 summary.skipped += 1

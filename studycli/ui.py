@@ -187,6 +187,28 @@ def dashboard(overview: dict, queued: int) -> None:
         out.print("\nNothing waiting today. [bold]study stats[/] shows your progress.")
 
 
+def study_plan(plan: dict) -> None:
+    """The pace, then one line per day (weeks folded after the first two) up to the exam."""
+    days = plan["days"]
+    out.print(f"[bold]exam on {plan['exam_date']}[/] · {plan['new_left']} card(s) not yet studied")
+    if plan["fits"]:
+        out.print(f"introduce {plan['new_per_day']} new card(s) a day to have every card studied a week "
+                  f"before the exam (your limit: {plan['budget']} a day)")
+    else:
+        out.print(f"[yellow]{plan['needed_per_day']} new cards a day would be needed; your limit is "
+                  f"{plan['budget']}: study config new-per-day {plan['needed_per_day']} to keep up, "
+                  "or some cards will be new on exam day[/]")
+    from rich.table import Table
+
+    table = Table("day", "new", "due", "minutes", box=None, header_style="bold")
+    for d in days:
+        table.add_row(d["day"], str(d["new"]), str(d["due"]), f"{d['minutes']:.0f}")
+    out.print(table)
+    total = sum(d["minutes"] for d in days)
+    out.print(f"[dim]about {total / 60:.1f} hours in all; minutes from your own answering times once "
+              "there are enough, else 40 s a new card and 15 s a review[/]")
+
+
 def settings_list(values: dict[str, str], meanings: dict[str, str]) -> None:
     from rich.table import Table
 
