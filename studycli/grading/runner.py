@@ -177,6 +177,7 @@ class _Child:
         self.go = None
         self.timed_out = False
         self.out_of_memory = False
+        self.forged = False
         self.strays = 0
         self.layers = sandbox.layers(mode)
         self.cgroups = sandbox.Cgroups(self.token, use=mode != sandbox.NONE)
@@ -338,6 +339,8 @@ class _Child:
             event = valid_event(line)
             if event is not None:
                 events.append(event)
+            elif line.strip():
+                self.forged = True  # the harness writes only valid events: someone else wrote this
         return events
 
     def ended(self) -> dict:
@@ -615,6 +618,17 @@ def _not_started(f: _Facts):
     return f.verdict("error", "the grading process ended before it could import your file")
 
 
+def _interfered(f: _Facts):
+    if not f.child.forged:
+        return None
+    return f.verdict("error", f"{INTERFERED}: it wrote records of its own into the grader's channel")
+
+
+def _killed_for_memory(f: _Facts):
+    """The kernel killed a process of the check at the check's memory cap: that explains the rest."""
+    return _out_of_memory(f) if f.child.out_of_memory else None
+
+
 def _timed_out(f: _Facts):
     timed_out = f.child.timed_out and not f.completed
     if not (timed_out or f.cpu_exceeded or f.import_failed.get("kind") == "timeout" or "timeout" in f.statuses):
@@ -678,7 +692,7 @@ def _case_error(f: _Facts):
     return f.verdict("error", f"{first.message} in case {first.index + 1} ({first.label})")
 
 
-END_CONDITIONS = (_not_started, _timed_out, _out_of_memory, _flooded, _import_failed, _crashed, _ended_early, _all_pass, _wrong, _case_error)
+END_CONDITIONS = (_not_started, _interfered, _killed_for_memory, _timed_out, _out_of_memory, _flooded, _import_failed, _crashed, _ended_early, _all_pass, _wrong, _case_error)
 
 
 OUTPUT_MESSAGE = "printed more than the output limit"

@@ -36,6 +36,7 @@ PROCESS_GROUP = "process-group"
 NONE = "none"  # neither namespaces nor Landlock nor seccomp (a kernel without them, or forced to test)
 TOKEN_VARIABLE = "STUDYCLI_GRADING_TOKEN"
 UNSAFE_VARIABLE = "STUDYCLI_UNSAFE_GRADING"
+NO_CGROUP_VARIABLE = "STUDYCLI_SANDBOX_NO_CGROUP"  # "1": as if no cgroup could be made (to test the rlimit path)
 
 _UNSHARE_FLAGS = ("--pid", "--fork", "--kill-child", "--net", "--mount-proc")
 _PROBE_TIMEOUT_S = 2.0
@@ -189,7 +190,7 @@ class Cgroups:
 
     def __init__(self, token: str, use: bool = True):
         self.folders: list[tuple[str, str]] = []
-        if not use:
+        if not use or os.environ.get(NO_CGROUP_VARIABLE, "") not in ("", "0"):
             return
         for kind, parent in cgroup_parents():
             folder = os.path.join(parent, f"studycli-{token}")
@@ -342,17 +343,19 @@ def _has_marker(pid: int, marker: bytes) -> bool:
 
 def remove_tree(path: str) -> None:
     """Removes a folder the learner's code may have filled; never follows a link, never raises,
-    and needs no recursion however deep the tree."""
+    and needs neither recursion nor one open file per level, however deep the tree.
+
+    Called once every process of the check is dead, so nothing moves the tree meanwhile.
+    """
     try:
-        top = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
         return
-    stack = [(top, None, None)]  # (dir fd, parent fd, name in parent)
-    stuck = set()  # folders that could not be emptied: not entered twice
+    names: list[str] = []  # the way down from `path` to the folder `fd` is open on
+    stuck: set[int] = set()  # folders that could not be emptied: not entered twice
     try:
-        while stack:
-            fd, parent, name = stack[-1]
-            descended = False
+        while True:
+            below = None
             try:
                 entries = list(os.scandir(fd))
             except OSError:
@@ -360,31 +363,36 @@ def remove_tree(path: str) -> None:
             for entry in entries:
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if entry.inode() in stuck:
-                            continue
-                        child = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-                        stack.append((child, fd, entry.name))
-                        descended = True
-                        break
-                    os.unlink(entry.name, dir_fd=fd)
+                        if entry.inode() not in stuck:
+                            below = entry.name
+                            break
+                    else:
+                        os.unlink(entry.name, dir_fd=fd)
                 except OSError:
                     continue
-            if descended:
-                continue
-            stack.pop()
-            inode = os.fstat(fd).st_ino
-            os.close(fd)
-            if parent is not None:
+            if below is not None:
                 try:
-                    os.rmdir(name, dir_fd=parent)
+                    down = os.open(below, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
                 except OSError:
-                    stuck.add(inode)
-    finally:
-        for fd, _, _ in stack:
-            try:
+                    stuck.add(os.stat(below, dir_fd=fd, follow_symlinks=False).st_ino)
+                    continue
                 os.close(fd)
+                fd, names = down, [*names, below]
+                continue
+            if not names:
+                break
+            inode = os.fstat(fd).st_ino
+            up = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd, name = up, names.pop()
+            try:
+                os.rmdir(name, dir_fd=fd)
             except OSError:
-                pass
+                stuck.add(inode)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
     try:
         os.rmdir(path)
     except OSError:
