@@ -17,7 +17,7 @@ HOSTILE = Path(__file__).parent / "answers" / "hostile"
 PICKLE_MARKER = Path(__file__).resolve().parents[1] / "PWNED-by-pickle"
 LOOP_LIMIT_S = 1.0  # the time limit for the answers that never finish
 LIMIT_S = 5.0  # for the others, which end quickly: a generous limit keeps a busy machine from failing them
-SLEEPER_MARKERS = ("271.8281", "271.8282", "314.1592")  # argv of the processes the answers start
+SLEEPER_MARKERS = ("271.8281", "271.8282", "271.8283", "314.1592")  # argv of the processes the answers start
 
 EXPECTED = {
     "endless_loop": ("timeout", "time limit"),
@@ -178,3 +178,182 @@ def test_the_sandbox_report_says_which_isolation_is_used():
     report = sandbox.report()
     assert ("namespaces" in report) == (mode == sandbox.NAMESPACES)
     assert "fallback" in report or mode == sandbox.NAMESPACES
+
+
+# Probes of issue 12: an answer tries to leave its box. Each probe answer tries its attack at
+# import time and reports, in the message of the exception its softmax raises, which attempts
+# were "blocked" and which "ESCAPED". The probes run in both modes: with namespaces and in the
+# process-group fallback (Landlock, seccomp and cgroups without namespaces).
+
+PROBES = Path(__file__).parent / "answers" / "hostile" / "probes"
+PROBE_EXPECTED = {
+    "plant_installed": ("error", "PROBE blocked"),
+    "read_user_files": ("error", "PROBE blocked"),
+    "database_folder": ("error", "PROBE blocked"),
+    "unix_socket": ("error", "PROBE blocked"),
+    "write_outside": ("error", "PROBE blocked"),
+    "fork_many": ("error", "PROBE blocked"),
+    "deep_tree": ("pass", "all 10 cases pass"),
+    "forge_events": ("error", "the answer interfered with the grader"),
+    "unmount_proc": ("error", "PROBE blocked umount"),
+    "signal_everyone": ("error", "PROBE blocked"),
+    "read_grader_memory": ("error", "PROBE blocked"),
+    "engine_partial": ("error", "the engine's own"),
+    "engine_closure": ("error", "the engine's own"),
+    "engine_lambda": ("error", "the engine's own"),
+    "engine_alias": ("error", "the engine's own"),
+    "engine_bound": ("error", "the engine's own"),
+    "engine_runtime": ("error", "imports the engine"),
+}
+MODES = (sandbox.NAMESPACES, sandbox.PROCESS_GROUP)
+INSTALLED = [Path(sandbox.__file__).with_name(n) for n in ("feedback.py", "runner.py", "harness.py", "confine.py")]
+
+
+def user_files(root: Path) -> dict:
+    """A learner's files the answers go after: a key in a home folder, a database and its siblings."""
+    import sqlite3
+
+    (root / "home" / ".ssh").mkdir(parents=True)
+    (root / "home" / ".ssh" / "id_ed25519").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    (root / "data").mkdir()
+    with sqlite3.connect(root / "data" / "study.db") as conn:
+        conn.execute("CREATE TABLE reviews (id INTEGER)")
+    (root / "data" / "study.db-wal").write_bytes(b"")
+    (root / "data" / "settings.json").write_text('{"new-per-day": 10}')
+    return snapshot(root)
+
+
+def snapshot(root: Path) -> dict:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*")) if not p.is_socket()}
+
+
+def probe_answer(name: str, root: Path, mode: str) -> Path:
+    text = (PROBES / f"{name}.py").read_text()
+    for key, value in {
+        "{{ROOT}}": str(root), "{{REAL_HOME}}": str(Path.home()), "{{GRADER_PID}}": str(os.getpid()),
+        "{{INSTALLED}}": repr([str(p) for p in INSTALLED]), "{{TOKEN}}": f"{os.getpid()}-{mode}",
+    }.items():  # fmt: skip
+        text = text.replace(key, value)
+    answer = root / "answers" / mode / f"{name}.py"
+    answer.parent.mkdir(parents=True, exist_ok=True)
+    answer.write_text(text)
+    return answer
+
+
+@pytest.fixture(scope="module")
+def probed(tmp_path_factory):
+    import socket
+
+    if not sandbox.layers()["landlock"]:
+        pytest.skip("no Landlock on this kernel: grading refuses (see test_grading_refuses_without_walls)")
+    root = tmp_path_factory.mktemp("user")
+    before = user_files(root)
+    installed = {p: p.read_bytes() for p in INSTALLED}
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(root / "agent.sock"))
+    server.listen(4)
+    server.setblocking(False)
+    jobs = [(name, mode) for mode in MODES for name in PROBE_EXPECTED]
+    answers = {job: probe_answer(job[0], root, job[1]) for job in jobs}
+
+    def one(job):
+        started = time.monotonic()
+        verdict = grade("softmax", answers[job], timeout_s=LIMIT_S, seed=11, isolation=job[1])
+        return job, verdict, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = {job: (verdict, elapsed) for job, verdict, elapsed in pool.map(one, jobs)}
+    try:
+        server.accept()
+        connected = True
+    except BlockingIOError:
+        connected = False
+    server.close()
+    (root / "agent.sock").unlink()
+    for mode in MODES:
+        for path in (Path(f"/tmp/studycli-probe-{os.getpid()}-{mode}.bin"), Path(f"/dev/shm/studycli-probe-{os.getpid()}-{mode}.bin")):
+            path.unlink(missing_ok=True)
+    after = {k: v for k, v in snapshot(root).items() if not k.startswith("answers")}
+    return {"verdicts": results, "before": before, "after": after, "connected": connected, "installed": installed, "root": root}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", list(PROBE_EXPECTED))
+def test_probe_is_stopped(name, mode, probed):
+    if mode == sandbox.NAMESPACES and sandbox.isolation()[0] != sandbox.NAMESPACES:
+        pytest.skip("no namespaces here")
+    verdict, elapsed = probed["verdicts"][(name, mode)]
+    status, words = PROBE_EXPECTED[name]
+    text = verdict.reason + " " + " ".join(c.message for c in verdict.cases)
+    assert "ESCAPED" not in text, f"{name} ({mode}): {text}"
+    assert verdict.status == status, f"{name} ({mode}): {verdict.status}: {verdict.reason}"
+    assert words in text, f"{name} ({mode}): {text}"
+    assert elapsed <= LIMIT_S + 1.0, f"{name} took {elapsed:.2f} s"
+    json.loads(verdict.to_json())
+    assert str(render(verdict))
+
+
+def test_probes_changed_nothing_outside(probed):
+    assert probed["after"] == probed["before"]
+    assert not probed["connected"]
+    assert {p: p.read_bytes() for p in INSTALLED} == probed["installed"]
+    assert not list(INSTALLED[0].parent.glob("__pycache__/planted*"))
+    assert not list(Path("/tmp").glob(f"studycli-probe-{os.getpid()}-*"))
+    assert sleepers() == []
+
+
+def test_a_deep_tree_left_in_the_work_directory_is_removed(tmp_path):
+    answer = PROBES / "deep_tree.py"
+    verdict = grade("softmax", answer, timeout_s=LIMIT_S, seed=11)
+    assert verdict.status == "pass", verdict.reason
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_memory_is_capped_for_the_whole_check(mode, tmp_path):
+    """Four processes of 700 MB each stay under the per-process limit; together they pass the
+    check's cap (a memory cgroup) and the verdict is `memory`."""
+    if not sandbox.cgroup_parents():
+        pytest.skip("no cgroup can be made here: memory is capped per process only (see `study doctor`)")
+    if mode == sandbox.NAMESPACES and sandbox.isolation()[0] != sandbox.NAMESPACES:
+        pytest.skip("no namespaces here")
+    started = time.monotonic()
+    verdict = grade("softmax", PROBES / "memory_across.py", timeout_s=LIMIT_S, seed=11, isolation=mode)
+    assert verdict.status == "memory", verdict.reason
+    assert time.monotonic() - started <= LIMIT_S + 1.0
+    assert sleepers() == []
+
+
+def test_processes_are_capped_without_a_cgroup(monkeypatch, tmp_path):
+    """Without a cgroup, RLIMIT_NPROC inside the user namespace caps the check's processes."""
+    if "--user" not in sandbox.isolation()[1]:
+        pytest.skip("no user namespace here")
+    if os.geteuid() == 0:
+        pytest.skip("RLIMIT_NPROC never binds the host's root user (the kernel exempts it); root gets the pids cgroup")
+    monkeypatch.setenv(sandbox.NO_CGROUP_VARIABLE, "1")
+    verdict = grade("softmax", probe_answer("fork_many", tmp_path, "nocgroup"), timeout_s=LIMIT_S, seed=11)
+    assert verdict.details["layers"] and "cgroup" not in verdict.details["layers"]
+    assert "PROBE blocked" in verdict.cases[0].message, verdict.cases[0].message
+    assert sleepers() == []
+
+
+def test_grading_refuses_without_walls(monkeypatch):
+    """With neither namespaces nor Landlock, learner code does not run unless the caller opts in."""
+    from studycli.grading.runner import SandboxRefused
+
+    monkeypatch.delenv(sandbox.UNSAFE_VARIABLE, raising=False)
+    with pytest.raises(SandboxRefused, match="--unsafe"):
+        grade("softmax", HOSTILE / "double_fork.py", timeout_s=LIMIT_S, isolation=sandbox.NONE)
+    monkeypatch.setenv(sandbox.UNSAFE_VARIABLE, "1")
+    verdict = grade("softmax", Path(__file__).parent / "answers" / "softmax" / "correct.py", timeout_s=LIMIT_S, isolation=sandbox.NONE)
+    assert verdict.passed and "UNSAFE" in verdict.details["sandbox_note"]
+    assert verdict.details["layers"] == []
+
+
+def test_the_report_names_every_layer():
+    report = sandbox.report()
+    for layer in ("landlock", "seccomp", "cgroup", "namespace"):
+        assert layer in report
+    assert f"{FILE_SIZE_MIB} MiB" in report
+
+
+FILE_SIZE_MIB = 16

@@ -37,12 +37,8 @@ class Check:
     doc: str  # the rest of the docstring: arguments, shapes, return value
     example: str  # a worked example in doctest form, checked against the engine by the tests
     n_outputs: int = 1  # how many arrays the function returns (a tuple when more than one)
-
-    def suite(self):
-        """The numeric side of the check (cases, reference, comparator, mistakes); imports NumPy."""
-        from studycli.grading.suites import SUITES
-
-        return SUITES[self.name]
+    # The numeric side (cases, reference, comparator, mistakes) is suites.SUITES[name]: suites
+    # imports this module, never the other way round.
 
 
 def _check(name, signature, summary, doc, example, n_outputs=1) -> Check:

@@ -5,7 +5,8 @@ for integration cases, the engine. (The parent imports this module too, but only
 and its integration procedures, which it runs with the engine's own functions.) The child reads
 what the parent wrote in WORKDIR:
 
-    job.json     the learner's file(s), the function name, the deadline, the limits
+    job.json     the function name, the deadline, the limits, the walls (what may be read)
+    answer_<k>.py  a copy of learner file k (the child cannot read the learner's own folder)
     cases.json   one entry per case: how to call the function (arrays named in inputs.npz)
     inputs.npz   the case inputs (never the expected values)
 
@@ -13,6 +14,7 @@ It writes back, also in WORKDIR:
 
     events.jsonl  one JSON object a line: imported, case started / done / raised, finished
     out_<k>_<i>_<j>.npy  output j of file k's function on case i (plain arrays, never pickles)
+    (the learner's code may write here too: it is the only place it may write)
     exit.json     how the worker process ended (written by the first process, see `main`)
     fault.txt     Python's own report of a crash (faulthandler)
 
@@ -21,6 +23,11 @@ waits for it, so that a crash or a signal of the worker can be told apart from a
 so that in a new PID namespace (where this first process is PID 1 and immune to most signals)
 the worker still dies from SIGXCPU like any other process. When PID 1 exits, the kernel kills
 whatever the learner's code left running.
+
+Before the first line of the learner's code runs, the worker has read everything it needs (the
+inputs, the answer's source, the engine for integration cases) and then walls itself in
+(confine.py: no capabilities, no new privileges, Landlock, seccomp); the first process does the
+same before it waits. The engine is never importable by the learner's module.
 """
 
 import json
@@ -32,7 +39,10 @@ import time
 import traceback
 
 ADDRESS_SPACE_BYTES = 2 << 30  # 2 GiB: enough for NumPy and any sensible answer
+CHECK_MEMORY_BYTES = 2 << 30  # all processes of one check together (a memory cgroup, where one can be made)
 FILE_SIZE_BYTES = 16 << 20  # caps the learner's printed output and every file it writes
+PROCESSES = 64  # processes of one check together (RLIMIT_NPROC in a user namespace, or a pids cgroup)
+ENGINE = "engine"
 
 
 class Deadline(BaseException):
@@ -48,14 +58,18 @@ def main(argv):
     os.chdir(workdir)
     with open("job.json") as f:
         job = json.load(f)
+    join_cgroups(job.get("cgroups", []))
     set_limits(job)
+    confine = load_confine() if job.get("walls") else None
     pid = os.fork()
     if pid == 0:
         try:
-            worker(job, go_fd)
+            worker(job, go_fd, confine)
         finally:
             os._exit(70)
     os.close(go_fd)
+    if confine is not None:
+        wall_in(job, confine)  # this process reads nothing more; it only waits and writes exit.json
     _, status, usage = os.wait4(pid, 0)
     ended = {"cpu_s": usage.ru_utime + usage.ru_stime}
     if os.WIFSIGNALED(status):
@@ -66,8 +80,39 @@ def main(argv):
     os._exit(0)
 
 
+def join_cgroups(procs_files):
+    """Moves this process (and so all it will start) into the check's cgroups."""
+    for path in procs_files:
+        with open(path, "w") as f:
+            f.write("0")
+
+
+def load_confine():
+    """confine.py, loaded by path (the child runs with `-I`: its own folder is not on sys.path)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "confine.py")
+    spec = importlib.util.spec_from_file_location("studycli_confine", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def wall_in(job, confine):
+    """Confines this process for good: only what the job lists can be read, only the scratch written."""
+    walls = job["walls"]
+    confine.no_new_privileges()
+    confine.drop_capabilities()
+    if walls.get("landlock"):
+        confine.landlock(walls["read"], walls["write"], walls["landlock"], walls.get("list", ()))
+    if walls.get("seccomp"):
+        confine.seccomp()
+
+
 def set_limits(job):
     cpu = int(job["cpu_seconds"])
+    if job.get("processes"):
+        resource.setrlimit(resource.RLIMIT_NPROC, (job["processes"], job["processes"]))
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_BYTES, ADDRESS_SPACE_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL a second later
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_BYTES, FILE_SIZE_BYTES))
@@ -112,7 +157,7 @@ def output_offset():
         return 0
 
 
-def worker(job, go_fd):
+def worker(job, go_fd, confine):
     import faulthandler
 
     faulthandler.enable(file=open("fault.txt", "w"), all_threads=False)  # noqa: SIM115 - kept open until death
@@ -121,8 +166,6 @@ def worker(job, go_fd):
         stream.reconfigure(errors="backslashreplace")  # block-buffered: flushed around every case
     import numpy as np
 
-    if job.get("engine_root"):
-        sys.path.append(job["engine_root"])
     deadline = job["deadline"]
 
     def on_alarm(signum, frame):
@@ -142,17 +185,120 @@ def worker(job, go_fd):
     arrays = {key: inputs[key] for key in inputs.files}
     with open("cases.json") as f:
         cases = json.load(f)
-    for k, path in enumerate(job["paths"]):  # several files share a child only when the caller asks
-        if not grade_file(k, path, job, cases, arrays, events, np):
+    sources = []
+    for answer in job["answers"]:
+        with open(answer["copy"], "rb") as f:
+            sources.append(f.read())
+    hide_engine(job.get("engine_root"), any(case.get("integration") for case in cases))
+    if confine is not None:
+        wall_in(job, confine)
+    for k, answer in enumerate(job["answers"]):  # several files share a child only when the caller asks
+        if not grade_file(k, answer["path"], sources[k], job, cases, arrays, events, np):
             break
     finish(events)
 
 
-def grade_file(k, path, job, cases, arrays, events, np):
+class EngineRefused(ImportError):
+    """The learner's code tried to import the engine, the answer key."""
+
+
+class EngineBlocker:
+    """A meta path finder that refuses `engine` and `studycli` to the learner's code."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top in (ENGINE, "studycli"):
+            raise EngineRefused(f"{name} is the grader's own code (the answer key); it cannot be imported here", name=name)
+        return None
+
+
+HIDDEN_ENGINE = {}  # the engine's modules, put back in sys.modules only while an integration case runs
+
+
+def hide_engine(engine_root, needed):
+    """Imports the engine if integration cases need it, then takes it out of reach of imports."""
+    if needed and engine_root:
+        sys.path.append(engine_root)
+        import engine.layers  # noqa: F401
+        import engine.model  # noqa: F401
+        import engine.sampling  # noqa: F401
+
+        sys.path.remove(engine_root)
+    for name in [n for n in sys.modules if n.partition(".")[0] in (ENGINE, "studycli")]:
+        HIDDEN_ENGINE[name] = sys.modules.pop(name)
+    sys.meta_path.insert(0, EngineBlocker)
+
+
+def engine_origin(obj, depth=0, seen=None):
+    """The engine module `obj` is, wraps or captures (a partial, closure, lambda, bound method,
+    alias, default argument or global it reads), or None."""
+    seen = set() if seen is None else seen
+    if depth > 6 or id(obj) in seen:
+        return None
+    seen.add(id(obj))
+    try:
+        module = getattr(obj, "__module__", None)
+    except Exception:  # noqa: BLE001 - a learner's object may raise anything from __getattr__
+        return None
+    if isinstance(module, str) and module.partition(".")[0] == ENGINE and callable(obj):
+        return module
+    import functools
+    import types
+
+    found = []
+    if isinstance(obj, functools.partial):
+        found = [obj.func, *obj.args, *obj.keywords.values()]
+    elif isinstance(obj, types.MethodType):
+        found = [obj.__func__, obj.__self__]
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        found = list(obj)[:64]
+    elif isinstance(obj, dict):
+        found = list(obj.values())[:64]
+    elif isinstance(obj, types.FunctionType):
+        found = [cell.cell_contents for cell in obj.__closure__ or () if _filled(cell)]
+        found += list(obj.__defaults__ or ()) + list((obj.__kwdefaults__ or {}).values())
+        found += [obj.__globals__[name] for name in _global_names(obj.__code__) if name in obj.__globals__]
+    elif callable(obj) and not isinstance(obj, type):
+        found = [getattr(type(obj), "__call__", None), *vars(obj).values()] if hasattr(obj, "__dict__") else []
+    try:
+        found.append(inspect_wrapped(obj))
+    except Exception:  # noqa: BLE001
+        pass
+    for item in found:
+        if item is not None and not isinstance(item, (types.ModuleType, str, bytes, int, float)):
+            origin = engine_origin(item, depth + 1, seen)
+            if origin:
+                return origin
+    return None
+
+
+def inspect_wrapped(obj):
+    return obj.__dict__.get("__wrapped__") if hasattr(obj, "__dict__") else None
+
+
+def _filled(cell):
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
+
+
+def _global_names(code, depth=0):
+    names = set(code.co_names)
+    if depth < 4:
+        for const in code.co_consts:
+            if hasattr(const, "co_names"):
+                names |= _global_names(const, depth + 1)
+    return names
+
+
+def grade_file(k, path, source, job, cases, arrays, events, np):
     """Imports file k and runs every case on its function; False when time is up."""
     name, deadline = job["function"], job["deadline"]
     events.emit("file", f=k, out=output_offset())
-    fn = import_learner(k, path, name, events)
+    fn = import_learner(k, path, source, name, events)
     for i, case in enumerate(cases if fn is not None else []):
         events.emit("start", f=k, i=i, out=output_offset())
         t0 = time.perf_counter()
@@ -182,20 +328,30 @@ def finish(events):
     os._exit(0)  # skip atexit handlers and any threads the learner started
 
 
-def import_learner(k, path, name, events):
-    """The learner's function from file k, or None after reporting why it could not be had."""
-    import importlib.util
+def import_learner(k, path, source, name, events):
+    """The learner's function from file k, or None after reporting why it could not be had.
+
+    The file is run from the copy its source was read from, under its own path (for tracebacks).
+    """
+    import linecache
+    import types
 
     module_name = f"answer_{k}"  # never the file's own name, which could shadow numpy or engine
     try:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
+        module = types.ModuleType(module_name)
+        module.__file__ = path
         sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        text = source.decode("utf-8", "replace")
+        linecache.cache[path] = (len(text), None, text.splitlines(True), path)  # no mtime: never re-read
+        exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102 - confined
     except Deadline:
         events.emit("import_failed", f=k, kind="timeout")
         return None
     except BaseException as exc:  # noqa: BLE001
+        refused = next((e for e in chain(exc) if isinstance(e, EngineRefused)), None)
+        if refused is not None:
+            events.emit("import_failed", f=k, kind="engine", origin=str(refused.name))
+            return None
         events.emit("import_failed", f=k, out=output_offset(), **describe(exc, path))
         return None
     fn = getattr(module, name, None)
@@ -209,8 +365,8 @@ def import_learner(k, path, name, events):
     if not callable(fn):
         events.emit("import_failed", f=k, kind="not_callable", type=type(fn).__name__)
         return None
-    origin = getattr(fn, "__module__", None) or ""
-    if origin == "engine" or origin.startswith("engine."):
+    origin = engine_origin(fn)
+    if origin:
         events.emit("import_failed", f=k, kind="engine", origin=origin)
         return None
     events.emit("imported", f=k, out=output_offset())
@@ -235,7 +391,12 @@ def run_case(fn, name, case, arrays):
     kwargs = {k: decode(v, arrays) for k, v in case["kwargs"].items()}
     if not case.get("integration"):
         return fn(*args, **kwargs)
-    return INTEGRATIONS[case["integration"]](fn, name, *args, **kwargs)
+    sys.modules.update(HIDDEN_ENGINE)  # the procedure's own `from engine... import` needs them
+    try:
+        return INTEGRATIONS[case["integration"]](fn, name, *args, **kwargs)
+    finally:
+        for module in HIDDEN_ENGINE:
+            sys.modules.pop(module, None)
 
 
 def save_result(k, i, result, n_outputs, np):
@@ -299,6 +460,8 @@ def describe(exc, path):
         kind = "timeout"
     elif isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: RLIMIT_FSIZE reached
         kind = "output"
+    elif any(isinstance(e, EngineRefused) for e in links):
+        kind = "engine"
     else:
         kind = "exception"
     if isinstance(exc, SystemExit):

@@ -14,20 +14,25 @@ import io
 import json
 import os
 import secrets
-import shutil
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from studycli.errors import UsageError
-from studycli.grading import sandbox
+from studycli.grading import feedback, sandbox  # noqa: F401 - imported before any child runs (see below)
 from studycli.grading.checks import get_check
-from studycli.grading.harness import ADDRESS_SPACE_BYTES, FILE_SIZE_BYTES
+from studycli.grading.compare import preview
+from studycli.grading.harness import ADDRESS_SPACE_BYTES, CHECK_MEMORY_BYTES, FILE_SIZE_BYTES, PROCESSES
+from studycli.grading.suites import SUITES
 from studycli.grading.verdict import ArrayInfo, CaseResult, Verdict
+
+# Everything the parent will run is imported above, before the first child starts: the child
+# cannot write any installed file (Landlock), and nothing it leaves is ever imported or run.
 
 HARNESS = Path(__file__).with_name("harness.py")
 DEFAULT_TIMEOUT_S = 5.0
@@ -35,30 +40,41 @@ WALL_GRACE_S = 0.3  # after the deadline, the child's own alarm has this long to
 RESULT_CAP = FILE_SIZE_BYTES + 4096  # the child cannot write more anyway (RLIMIT_FSIZE)
 EVENTS_CAP = 1 << 20
 SHOWN_OUTPUT = 500  # characters of the learner's output a verdict carries
-FORCED_ISOLATION = "STUDYCLI_SANDBOX"  # "process-group" forces the fallback (to test it, or to debug)
+FORCED_ISOLATION = "STUDYCLI_SANDBOX"  # "process-group" forces the fallback, "none" a kernel without walls
+ANSWER_CAP = 1 << 20
 
 
 class AnswerFileError(UsageError):
     """The file to grade does not exist or cannot be read."""
 
 
+class SandboxRefused(UsageError):
+    """No wall can be put up around learner code here, and the caller did not opt in."""
+
+
 class UnsafeResult(Exception):
     """A result file the child left is not something the parent will read."""
 
 
-def grade(check_name: str, path, *, timeout_s: float = DEFAULT_TIMEOUT_S, seed: int | None = None, isolation: str | None = None) -> Verdict:
+def grade(
+    check_name: str, path, *, timeout_s: float = DEFAULT_TIMEOUT_S, seed: int | None = None, isolation: str | None = None, unsafe: bool | None = None
+) -> Verdict:
     """Runs the learner's file at `path` against the check `check_name` and returns the verdict.
 
     `timeout_s` is the wall-clock limit for the whole run (the CPU limit is set from it too);
     `seed` fixes the random cases (default: fresh ones, recorded in the verdict's details);
-    `isolation` forces "namespaces" or "process-group" instead of the best one available.
-    Raises UnknownCheck or AnswerFileError (both UsageErrors) for bad arguments; anything the
-    learner's code does ends up in the verdict.
+    `isolation` forces "namespaces", "process-group" (no namespaces) or "none" (no namespaces,
+    Landlock or seccomp) instead of the best one available (also STUDYCLI_SANDBOX);
+    `unsafe=True` (or STUDYCLI_UNSAFE_GRADING=1) grades even where no wall can be put up.
+    Raises UnknownCheck, AnswerFileError or SandboxRefused (all UsageErrors) for bad arguments or
+    a machine without walls; anything the learner's code does ends up in the verdict.
     """
-    return grade_many(check_name, [path], timeout_s=timeout_s, seed=seed, isolation=isolation)[0]
+    return grade_many(check_name, [path], timeout_s=timeout_s, seed=seed, isolation=isolation, unsafe=unsafe)[0]
 
 
-def grade_many(check_name: str, paths, *, timeout_s: float = DEFAULT_TIMEOUT_S, seed: int | None = None, isolation: str | None = None) -> list[Verdict]:
+def grade_many(
+    check_name: str, paths, *, timeout_s: float = DEFAULT_TIMEOUT_S, seed: int | None = None, isolation: str | None = None, unsafe: bool | None = None
+) -> list[Verdict]:
     """Grades several files with the same cases in ONE child process, one verdict per file.
 
     Cheaper than one `grade` per file (one start-up), but the files are not isolated from each
@@ -70,16 +86,19 @@ def grade_many(check_name: str, paths, *, timeout_s: float = DEFAULT_TIMEOUT_S, 
     answers = [_answer_path(p) for p in paths]
     started = time.monotonic()
     mode, prefix = _isolation(isolation)
+    why = sandbox.refusal(mode)
+    if why and not sandbox.unsafe_requested(unsafe):
+        raise SandboxRefused(why)
     seed = secrets.randbelow(1 << 31) if seed is None else int(seed)
     workdir = tempfile.mkdtemp(prefix="studycli-grade-")
     dir_fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
-    child = _Child(workdir, dir_fd, check, answers, timeout_s, mode, prefix)
     try:
-        child.start()
+        child = _Child(workdir, dir_fd, check, answers, timeout_s, mode, prefix)
         try:
+            child.start()
             import numpy as np
 
-            suite = check.suite()
+            suite = SUITES[check.name]
             cases = suite.cases(seed)
             child.send(cases)
             with np.errstate(all="ignore"):
@@ -87,26 +106,30 @@ def grade_many(check_name: str, paths, *, timeout_s: float = DEFAULT_TIMEOUT_S, 
             child.wait()
         finally:
             child.stop()
-        verdicts = [_judge(check, suite, cases, expected, child, k) for k in range(len(answers))]
+        verdicts = [judge_safely(check, suite, cases, expected, child, k) for k in range(len(answers))]
     finally:
         os.close(dir_fd)
-        shutil.rmtree(workdir, ignore_errors=True)
+        sandbox.remove_tree(workdir)
     duration_ms = round((time.monotonic() - started) * 1000)
     for verdict in verdicts:
         verdict.duration_ms = duration_ms
         verdict.details.update(
             sandbox=mode,
+            layers=[name for name, on in child.layers.items() if on],
             seed=seed,
             timeout_s=timeout_s,
             cpu_limit_s=child.cpu_seconds,
-            memory_limit_bytes=ADDRESS_SPACE_BYTES,
+            memory_limit_bytes=CHECK_MEMORY_BYTES if child.cgroups.folders else ADDRESS_SPACE_BYTES,
+            process_limit=PROCESSES,
             file_limit_bytes=FILE_SIZE_BYTES,
         )
         if len(answers) > 1:
             verdict.details["shared_child_with"] = len(answers) - 1
-        if mode == sandbox.PROCESS_GROUP:
+        if mode != sandbox.NAMESPACES:
             verdict.details["sandbox_note"] = "no PID/network namespaces here: process-group fallback, not offline"
             verdict.details["strays_killed"] = child.strays
+        if why:
+            verdict.details["sandbox_note"] = "UNSAFE: graded without any wall (the learner's code had all your file rights)"
     return verdicts
 
 
@@ -118,13 +141,15 @@ def _answer_path(path) -> Path:
         raise AnswerFileError(f"{answer}: not a file")
     if not os.access(answer, os.R_OK):
         raise AnswerFileError(f"{answer}: cannot be read")
+    if answer.stat().st_size > ANSWER_CAP:
+        raise AnswerFileError(f"{answer}: larger than {ANSWER_CAP >> 20} MiB; is it really an answer file?")
     return answer.resolve()
 
 
 def _isolation(forced: str | None) -> tuple[str, tuple[str, ...]]:
     forced = forced or os.environ.get(FORCED_ISOLATION) or None
-    if forced == sandbox.PROCESS_GROUP:
-        return sandbox.PROCESS_GROUP, ()
+    if forced in (sandbox.PROCESS_GROUP, sandbox.NONE):
+        return forced, ()
     mode, prefix = sandbox.isolation()
     if forced == sandbox.NAMESPACES and mode != sandbox.NAMESPACES:
         raise UsageError("namespaces are not available here (see `study doctor`)")
@@ -151,17 +176,32 @@ class _Child:
         self.proc = None
         self.go = None
         self.timed_out = False
+        self.out_of_memory = False
+        self.forged = False
         self.strays = 0
+        self.layers = sandbox.layers(mode)
+        self.cgroups = sandbox.Cgroups(self.token, use=mode != sandbox.NONE)
+        self.layers["cgroup"] = bool(self.cgroups.folders)
 
     def start(self):
         self.deadline = time.monotonic() + self.timeout_s
+        copies = []
+        for k, answer in enumerate(self.answers):  # the child reads the copy: it cannot see the learner's folder
+            with open(answer, "rb") as f:
+                self._write(f"answer_{k}.py", f.read(ANSWER_CAP))
+            copies.append({"copy": f"answer_{k}.py", "path": str(answer)})
+        in_user_namespace = "--user" in self.prefix
         job = {
-            "paths": [str(a) for a in self.answers],
+            "answers": copies,
             "function": self.check.name,
             "n_outputs": self.check.n_outputs,
             "deadline": self.deadline,
             "cpu_seconds": self.cpu_seconds,
             "engine_root": _engine_root(),
+            "walls": sandbox.walls(self.mode, self.workdir),
+            "cgroups": self.cgroups.procs_files(),
+            # RLIMIT_NPROC counts per user: only inside a user namespace is that the check alone
+            "processes": PROCESSES if in_user_namespace and not self.cgroups.folders else 0,
         }
         self._write("job.json", json.dumps(job).encode())
         env = {
@@ -231,9 +271,13 @@ class _Child:
             self.timed_out = True
 
     def stop(self):
+        """Ends the child and all it started, and removes its cgroups; never raises."""
         self._close_go()
         if self.proc is not None:
             self.strays = sandbox.kill_everything(self.proc, self.mode, self.token)
+        self.out_of_memory = self.cgroups.out_of_memory()
+        self.strays += self.cgroups.kill_all()
+        self.cgroups.remove()
 
     def _close_go(self):
         if self.go is not None:
@@ -278,32 +322,35 @@ class _Child:
             os.close(fd)
 
     def events(self) -> list[dict]:
-        """The child's events; only the first EVENTS_CAP bytes count (learner code can append junk)."""
+        """The child's events, each checked field by field (see `valid_event`); only the first
+        EVENTS_CAP bytes count (learner code can append junk), and nothing in them can raise."""
         try:
             fd = os.open("events.jsonl", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self.dir_fd)
         except OSError:
             return []
         try:
             data = os.pread(fd, EVENTS_CAP, 0) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        except OSError:
+            data = b""
         finally:
             os.close(fd)
         events = []
-        for line in data.decode("utf-8", "replace").splitlines():
-            try:
-                event = _printable(json.loads(line))
-            except ValueError:
-                continue
-            if isinstance(event, dict) and isinstance(event.get("e"), str):
-                events.append(_typed(event, NUMERIC_FIELDS))
+        for line in data.split(b"\n"):
+            event = valid_event(line)
+            if event is not None:
+                events.append(event)
+            elif line.strip():
+                self.forged = True  # the harness writes only valid events: someone else wrote this
         return events
 
     def ended(self) -> dict:
         """How the worker process ended: {"exit": code} or {"signal": number}, with "cpu_s"."""
         try:
-            data = json.loads(self.read("exit.json", 4096))
-        except (FileNotFoundError, UnsafeResult, ValueError):
+            data = json.loads(self.read("exit.json", 4096), parse_constant=_no_constants)
+        except (OSError, UnsafeResult, ValueError, RecursionError):
             return {}
-        return _typed(data, {"exit": int, "signal": int, "cpu_s": (int, float)}) if isinstance(data, dict) else {}
+        fields = {"exit": (int, 255), "signal": (int, 128), "cpu_s": (float, 1e6)}
+        return _checked(data, fields) if isinstance(data, dict) else {}
 
     def output_size(self) -> int:
         try:
@@ -321,8 +368,9 @@ class _Child:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return ""
-            end = os.fstat(fd).st_size if end is None else end
-            start, end = max(0, int(start)), max(0, int(end))
+            size = os.fstat(fd).st_size
+            end = size if end is None else end
+            start, end = min(max(0, int(start)), size), min(max(0, int(end)), size)
             if end <= start:
                 return ""
             half = SHOWN_OUTPUT * 2  # bytes; UTF-8 text is trimmed to characters below
@@ -350,24 +398,57 @@ class _Child:
         return got
 
 
-NUMERIC_FIELDS = {"f": int, "i": int, "out": int, "ms": (int, float)}
+# What an event may hold: field -> (type, bound). Anything else is dropped, and so is a field of
+# another type, a number out of its range (NaN never is in range) or a string cut to its bound.
+MAX_INDEX = 1 << 20
+MAX_OFFSET = 1 << 40
+EVENT_FIELDS = {
+    "e": (str, 32), "f": (int, MAX_INDEX), "i": (int, MAX_INDEX), "out": (int, MAX_OFFSET), "ms": (float, 1e8),
+    "kind": (str, 32), "type": (str, 200), "message": (str, 4000), "traceback": (str, 6000), "origin": (str, 200),
+    "phase": (str, 32), "returned": (str, 2000), "found": (list, 64),
+}  # fmt: skip
+EVENT_LINE_CAP = 32 << 10
+EVENT_NESTING_CAP = 8  # brackets in one line: the real events nest at most two deep
 
 
-def _typed(data: dict, types: dict) -> dict:
-    """`data` without the fields whose values are not of the expected type (the child may lie)."""
-    return {k: v for k, v in data.items() if k not in types or (isinstance(v, types[k]) and not isinstance(v, bool))}
+def _no_constants(name):
+    raise ValueError(f"{name} is not a number the grader accepts")
 
 
-def _printable(value):
-    """JSON values with every string made encodable (a lone surrogate in an exception message
-    would otherwise crash whoever prints the verdict)."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, list):
-        return [_printable(v) for v in value]
-    if isinstance(value, dict):
-        return {_printable(k): _printable(v) for k, v in value.items()}
-    return value
+def valid_event(line: bytes) -> dict | None:
+    """One event line as a dict of checked fields, or None; never raises."""
+    if not line or len(line) > EVENT_LINE_CAP or line.count(b"[") + line.count(b"{") > EVENT_NESTING_CAP:
+        return None
+    try:
+        raw = json.loads(line.decode("utf-8", "replace"), parse_constant=_no_constants)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("e"), str):
+        return None
+    return _checked(raw, EVENT_FIELDS)
+
+
+def _checked(raw: dict, fields: dict) -> dict:
+    event = {}
+    for key, value in raw.items():
+        if key not in fields or isinstance(value, bool):
+            continue
+        kind, bound = fields[key]
+        if kind is str and isinstance(value, str):
+            event[key] = _printable(value[-bound:] if key in ("message", "traceback") else value[:bound])
+        elif kind is int and isinstance(value, int) and 0 <= value <= bound:
+            event[key] = value
+        elif kind is float and isinstance(value, (int, float)) and 0 <= value <= bound:  # NaN fails both
+            event[key] = float(value)
+        elif kind is list and isinstance(value, list):
+            event[key] = [_printable(v[:200]) for v in value[:bound] if isinstance(v, str)]
+    return event
+
+
+def _printable(text: str) -> str:
+    """A string made encodable (a lone surrogate in an exception message would otherwise crash
+    whoever prints the verdict)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def load_npy(data: bytes, name: str, np):
@@ -416,97 +497,202 @@ SIGNAL_NAMES = {
 }
 
 
-def _judge(check, suite, cases, expected, child: _Child, k: int) -> Verdict:
-    """The verdict of file k from what the child left behind, the most serious problem first."""
-    from studycli.grading.compare import preview
+INTERFERED = "the answer interfered with the grader"
 
+
+def judge_safely(check, suite, cases, expected, child: _Child, k: int) -> Verdict:
+    """The verdict of file k; whatever the child left, this returns a verdict and never raises."""
+    try:
+        return _judge(check, suite, cases, expected, child, k)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against forged records
+        results = [CaseResult(i, case.label, "", "not run") for i, case in enumerate(cases)]
+        return Verdict(check.name, "error", f"{INTERFERED} ({type(exc).__name__})", results)
+
+
+@dataclass
+class _Facts:
+    """What the child left about file k, read once, for the end conditions below."""
+
+    check: object
+    suite: object
+    child: _Child
+    k: int
+    all_events: list
+    file_events: dict
+    results: list
+    failures: list
+    output: str
+    completed: bool
+    imported: bool
+    import_failed: dict
+    where: str
+    ended: dict
+
+    def verdict(self, status, reason, **more) -> Verdict:
+        return Verdict(self.check.name, status, reason, self.results, output=self.output, **more)
+
+    @property
+    def signal_number(self):
+        return self.ended.get("signal")
+
+    @property
+    def cpu_exceeded(self) -> bool:
+        s = self.signal_number
+        return s == signal.SIGXCPU or (s == signal.SIGKILL and self.ended.get("cpu_s", 0) >= self.child.cpu_seconds)
+
+    @property
+    def statuses(self) -> set:
+        return {r.status for r in self.results}
+
+
+def _judge(check, suite, cases, expected, child: _Child, k: int) -> Verdict:
+    """The verdict of file k: the first end condition that applies, the most serious first."""
+    facts = _gather(check, suite, cases, expected, child, k)
+    for condition in END_CONDITIONS:
+        verdict = condition(facts)
+        if verdict is not None:
+            return verdict
+    raise AssertionError("no end condition applied")  # unreachable: _case_error always answers
+
+
+def _gather(check, suite, cases, expected, child: _Child, k: int) -> _Facts:
+    """Reads the events of file k and compares each case that returned."""
     all_events = child.events()
     events = [e for e in all_events if e.get("f") == k]
     by_case: dict[int, dict] = {}
     for event in events:
         i = event.get("i")
-        if isinstance(i, int) and 0 <= i < len(cases):
+        if i is not None and i < len(cases):
             by_case.setdefault(i, {})[event["e"]] = event
     file_events = {e["e"]: e for e in events if "i" not in e}
     results = [CaseResult(i, case.label, summarise(check, case), "not run") for i, case in enumerate(cases)]
-    begin = file_events.get("file", {}).get("out", 0)
-    output = child.output(begin, file_events.get("file_end", {}).get("out"))
-
-    def verdict(status, reason, **more):
-        return Verdict(check.name, status, reason, results, output=output, **more)
-
-    if "file" not in file_events:
-        if k > 0:
-            return verdict("error", "not graded: an earlier file in the same run stopped the grading process")
-        if any(e["e"] == "timeout" for e in all_events) or child.timed_out:
-            return verdict("timeout", "the grading process did not start in time (the machine is very busy?)")
-        return verdict("error", "the grading process ended before it could import your file")
-    completed = "file_end" in file_events or "import_failed" in file_events
-    imported = "imported" in file_events
-    import_failed = file_events.get("import_failed")
-
-    # Each case from its events, comparing the values that came back.
+    output = child.output(file_events.get("file", {}).get("out", 0), file_events.get("file_end", {}).get("out"))
     failures, last_started = [], None
     for i, case in enumerate(cases):
-        ev, result = by_case.get(i, {}), results[i]
-        if "start" in ev:
+        if "start" in by_case.get(i, {}):
             last_started = i
-        case_begin = ev.get("start", {}).get("out", 0)
-        if "raised" in ev:
-            _fill_raised(check, case, ev["raised"], result)
-            result.output = child.output(case_begin, ev["raised"].get("out"))
-        elif "done" in ev:
-            result.output = child.output(case_begin, ev["done"].get("out"))
-            result.duration_ms = ev["done"].get("ms")
-            try:
-                got = child.result(k, i, check.n_outputs)
-            except UnsafeResult as e:
-                result.status, result.message = "error", f"a result could not be read safely: {e}"
-                continue
-            _compare(suite, case, expected[i], got, result, preview)
-            if result.status == "fail":
-                failures.append((case, expected[i], got))
-        elif "start" in ev:  # started and never came back: the process died or was stopped here
-            result.status = "timeout" if child.timed_out else "error"
-            result.message = "stopped by the time limit" if child.timed_out else "the process ended during this case"
-            result.output = child.output(case_begin)
-
+        _fill_case(suite, check, case, expected[i], by_case.get(i, {}), results[i], child, k, failures)
+    completed = "file_end" in file_events or "import_failed" in file_events
+    imported = "imported" in file_events
     stuck = next((r for r in results if r.status in ("timeout", "memory", "error") and r.message), None)
     at = results[last_started] if stuck is None and last_started is not None else stuck
     where = "while importing your file" if not imported else (f"in case {at.index + 1} ({at.label})" if at else "")
-    statuses = {r.status for r in results}
     ended = {} if completed else child.ended()  # how the process ended concerns the file it ended in
-    signal_number = ended.get("signal")
-    cpu_exceeded = signal_number == signal.SIGXCPU or (signal_number == signal.SIGKILL and ended.get("cpu_s", 0) >= child.cpu_seconds)
-    timed_out = child.timed_out and not completed
+    return _Facts(check, suite, child, k, all_events, file_events, results, failures, output, completed, imported,
+                  file_events.get("import_failed") or {}, where, ended)  # fmt: skip
 
-    if timed_out or cpu_exceeded or (import_failed or {}).get("kind") == "timeout" or "timeout" in statuses:
-        limit = f"the CPU limit of {child.cpu_seconds} s" if cpu_exceeded and not timed_out else f"the time limit of {child.timeout_s:g} s"
-        return verdict("timeout", f"stopped after {limit} {where}: an endless loop, or far too much work?")
-    oom_text = "OpenBLAS" in output and ("alloc" in output.lower() or "memory" in output.lower())
-    if "memory" in statuses or (import_failed or {}).get("kind") == "memory" or oom_text:
-        return verdict("memory", f"ran out of memory ({ADDRESS_SPACE_BYTES >> 30} GiB allowed) {where}: is an array far larger than it needs to be?")
-    flooded = (import_failed or {}).get("kind") == "output" or any(r.message == OUTPUT_MESSAGE for r in results)
-    if flooded or (not completed and child.output_size() >= FILE_SIZE_BYTES):
-        return verdict("error", f"your code printed more than {FILE_SIZE_BYTES >> 20} MiB {where}; print less (a print inside a loop?)")
-    if import_failed:
-        return _import_verdict(check, import_failed, verdict)
-    if signal_number is not None:
-        name = SIGNAL_NAMES.get(signal_number, f"signal {signal_number}")
-        return verdict("error", f"the process crashed with {name} {where}", traceback=_fault_frames(child, k))
-    if not completed:
-        code = ended.get("exit")
-        if code is not None:
-            return verdict("error", f"your code ended the process (exit code {code}, os._exit?) {where}")
-        return verdict("error", f"the grading process ended unexpectedly {where}")
-    first = next((r for r in results if r.status != "pass"), None)
-    if first is None:
-        return verdict("pass", f"all {len(results)} cases pass")
-    if first.status == "fail":
-        n_failed = sum(r.status == "fail" for r in results)
-        reason = f"{n_failed} of {len(results)} cases wrong; the first is case {first.index + 1} ({first.label}): {first.message}"
-        return verdict("fail", reason, hint=suite.recognise(failures))
-    return verdict("error", f"{first.message} in case {first.index + 1} ({first.label})")
+
+def _fill_case(suite, check, case, expected, ev: dict, result: CaseResult, child: _Child, k: int, failures: list):
+    case_begin = ev.get("start", {}).get("out", 0)
+    if "raised" in ev:
+        _fill_raised(check, case, ev["raised"], result)
+        result.output = child.output(case_begin, ev["raised"].get("out"))
+    elif "done" in ev:
+        result.output = child.output(case_begin, ev["done"].get("out"))
+        result.duration_ms = ev["done"].get("ms")
+        try:
+            got = child.result(k, result.index, check.n_outputs)
+        except UnsafeResult as e:
+            result.status, result.message = "error", f"a result could not be read safely: {e}"
+            return
+        _compare(suite, case, expected, got, result)
+        if result.status == "fail":
+            failures.append((case, expected, got))
+    elif "start" in ev:  # started and never came back: the process died or was stopped here
+        result.status = "timeout" if child.timed_out else "error"
+        result.message = "stopped by the time limit" if child.timed_out else "the process ended during this case"
+        result.output = child.output(case_begin)
+
+
+# End conditions: each gives the verdict when it applies, else None. Their order is the verdict's
+# priority: a timeout or running out of memory explains whatever came after it.
+
+
+def _not_started(f: _Facts):
+    if "file" in f.file_events:
+        return None
+    if f.k > 0:
+        return f.verdict("error", "not graded: an earlier file in the same run stopped the grading process")
+    if any(e["e"] == "timeout" for e in f.all_events) or f.child.timed_out:
+        return f.verdict("timeout", "the grading process did not start in time (the machine is very busy?)")
+    return f.verdict("error", "the grading process ended before it could import your file")
+
+
+def _interfered(f: _Facts):
+    if not f.child.forged:
+        return None
+    return f.verdict("error", f"{INTERFERED}: it wrote records of its own into the grader's channel")
+
+
+def _killed_for_memory(f: _Facts):
+    """The kernel killed a process of the check at the check's memory cap: that explains the rest."""
+    return _out_of_memory(f) if f.child.out_of_memory else None
+
+
+def _timed_out(f: _Facts):
+    timed_out = f.child.timed_out and not f.completed
+    if not (timed_out or f.cpu_exceeded or f.import_failed.get("kind") == "timeout" or "timeout" in f.statuses):
+        return None
+    limit = f"the CPU limit of {f.child.cpu_seconds} s" if f.cpu_exceeded and not timed_out else f"the time limit of {f.child.timeout_s:g} s"
+    return f.verdict("timeout", f"stopped after {limit} {f.where}: an endless loop, or far too much work?")
+
+
+def _out_of_memory(f: _Facts):
+    oom_text = "OpenBLAS" in f.output and ("alloc" in f.output.lower() or "memory" in f.output.lower())
+    if not ("memory" in f.statuses or f.import_failed.get("kind") == "memory" or oom_text or f.child.out_of_memory):
+        return None
+    limit = CHECK_MEMORY_BYTES if f.child.cgroups.folders else ADDRESS_SPACE_BYTES
+    return f.verdict("memory", f"ran out of memory ({limit >> 30} GiB allowed) {f.where}: is an array far larger than it needs to be?")
+
+
+def _flooded(f: _Facts):
+    flooded = f.import_failed.get("kind") == "output" or any(r.message == OUTPUT_MESSAGE for r in f.results)
+    if not (flooded or (not f.completed and f.child.output_size() >= FILE_SIZE_BYTES)):
+        return None
+    return f.verdict("error", f"your code printed more than {FILE_SIZE_BYTES >> 20} MiB {f.where}; print less (a print inside a loop?)")
+
+
+def _import_failed(f: _Facts):
+    return _import_verdict(f.check, f.import_failed, f.verdict) if f.import_failed else None
+
+
+def _crashed(f: _Facts):
+    if f.signal_number is None:
+        return None
+    name = SIGNAL_NAMES.get(f.signal_number, f"signal {f.signal_number}")
+    return f.verdict("error", f"the process crashed with {name} {f.where}", traceback=_fault_frames(f.child, f.k))
+
+
+def _ended_early(f: _Facts):
+    if f.completed:
+        return None
+    code = f.ended.get("exit")
+    if code is not None:
+        return f.verdict("error", f"your code ended the process (exit code {code}, os._exit?) {f.where}")
+    return f.verdict("error", f"the grading process ended unexpectedly {f.where}")
+
+
+def _all_pass(f: _Facts):
+    if any(r.status != "pass" for r in f.results):
+        return None
+    return f.verdict("pass", f"all {len(f.results)} cases pass")
+
+
+def _wrong(f: _Facts):
+    first = next(r for r in f.results if r.status != "pass")
+    if first.status != "fail":
+        return None
+    n_failed = sum(r.status == "fail" for r in f.results)
+    reason = f"{n_failed} of {len(f.results)} cases wrong; the first is case {first.index + 1} ({first.label}): {first.message}"
+    return f.verdict("fail", reason, hint=f.suite.recognise(f.failures))
+
+
+def _case_error(f: _Facts):
+    first = next(r for r in f.results if r.status != "pass")
+    return f.verdict("error", f"{first.message} in case {first.index + 1} ({first.label})")
+
+
+END_CONDITIONS = (_not_started, _interfered, _killed_for_memory, _timed_out, _out_of_memory, _flooded, _import_failed, _crashed, _ended_early, _all_pass, _wrong, _case_error)
 
 
 OUTPUT_MESSAGE = "printed more than the output limit"
@@ -530,6 +716,8 @@ def _fill_raised(check, case, raised: dict, result: CaseResult):
         result.message = OUTPUT_MESSAGE
     elif kind == "memory":
         result.message = f"ran out of memory ({message})"
+    elif kind == "engine":
+        result.message = f"your code imports the engine (the answer key) at run time: {message}"
     elif case.integration and not frames:
         result.message = f"the model failed when it used your {check.name}: {message}"
     else:
@@ -538,7 +726,7 @@ def _fill_raised(check, case, raised: dict, result: CaseResult):
         result.traceback = (frames + message).rstrip()
 
 
-def _compare(suite, case, expected, got, result: CaseResult, preview):
+def _compare(suite, case, expected, got, result: CaseResult):
     import numpy as np
 
     comparison = suite.compare(case, expected, got)
@@ -573,7 +761,7 @@ def _import_verdict(check, event: dict, verdict) -> Verdict:
     if kind == "not_callable":
         return verdict("error", f"`{check.name}` in your file is a {event.get('type')}, not a function")
     if kind == "engine":
-        return verdict("error", f"`{check.name}` is the engine's own ({event.get('origin')}); write your own version")
+        return verdict("error", f"`{check.name}` is or uses the engine's own ({event.get('origin')}), the answer key; write your own version")
     message = str(event.get("message", "")).strip()
     traceback = str(event.get("traceback", ""))
     if kind == "syntax":
@@ -597,8 +785,6 @@ def _fault_frames(child: _Child, k: int) -> str:
 def summarise(check, case) -> str:
     """The call of a case as the learner would write it, small arrays in full, large ones summarised."""
     import numpy as np
-
-    from studycli.grading.compare import preview
 
     if case.summary:
         return case.summary

@@ -1,14 +1,21 @@
 """How the grading child is isolated, and how everything it started is ended.
 
-Two modes, probed once per process and cached:
+Layers, each probed once per process and cached; `layers()` says which are on:
 
-- ``namespaces``: the child runs under ``unshare`` in new PID, network and mount namespaces with
-  a private /proc. It is offline, and when its first process exits the kernel kills everything
-  left inside, even a daemon that double-forked into a new session.
-- ``process-group``: no namespaces allowed here. The child gets its own session; at the end its
-  process group is killed, then any process still carrying the child's environment token (a
-  daemon that escaped the group with ``setsid``) is found in /proc and killed too. Grading is not
-  offline in this mode.
+- ``namespaces``: the child runs under ``unshare`` in new user, PID, network and mount
+  namespaces with a private /proc. It is offline, and when its first process exits the kernel
+  kills everything left inside, even a daemon that double-forked into a new session.
+- ``landlock`` and ``seccomp`` (confine.py): the child reads only the interpreter, the libraries
+  and the installed packages (never the engine, $HOME or the database's folder), writes only its
+  work directory, opens no socket, signals and traces only its own check's processes.
+- ``cgroup``: where this process may create cgroups (v2 delegated, or v1 as root), the check's
+  processes share one memory cap and one process cap. Without it, RLIMIT_NPROC caps the processes
+  (counted per user namespace) and RLIMIT_AS the memory of each process.
+
+Without namespaces (mode ``process-group``) the child gets its own session; at the end its
+process group is killed, then any process still carrying the child's environment token (a daemon
+that escaped the group with ``setsid``) is found in /proc and killed too. With neither namespaces
+nor Landlock, grading refuses to run learner code unless the caller opts in (`unsafe`).
 """
 
 from __future__ import annotations
@@ -17,15 +24,28 @@ import os
 import shutil
 import signal
 import subprocess
+import sysconfig
 import time
 from functools import lru_cache
 
+from studycli.grading import confine
+from studycli.grading.harness import ADDRESS_SPACE_BYTES, CHECK_MEMORY_BYTES, FILE_SIZE_BYTES, PROCESSES
+
 NAMESPACES = "namespaces"
 PROCESS_GROUP = "process-group"
+NONE = "none"  # neither namespaces nor Landlock nor seccomp (a kernel without them, or forced to test)
 TOKEN_VARIABLE = "STUDYCLI_GRADING_TOKEN"
+UNSAFE_VARIABLE = "STUDYCLI_UNSAFE_GRADING"
+NO_CGROUP_VARIABLE = "STUDYCLI_SANDBOX_NO_CGROUP"  # "1": as if no cgroup could be made (to test the rlimit path)
 
 _UNSHARE_FLAGS = ("--pid", "--fork", "--kill-child", "--net", "--mount-proc")
 _PROBE_TIMEOUT_S = 2.0
+HIDDEN_PACKAGES = ("engine", "studycli")  # never readable by the child: the answer key and the grader
+SYSTEM_LIBRARIES = ("/usr/bin", "/bin", "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/etc/ld.so.cache", "/dev/urandom", "/dev/zero")
+
+
+class SandboxUnavailable(Exception):
+    """This machine offers no wall around learner code, and the caller did not opt in."""
 
 
 @lru_cache(maxsize=1)
@@ -57,21 +77,220 @@ def _works(prefix: tuple[str, ...]) -> bool:
     return done.returncode == 0
 
 
-def report() -> str:
-    """A few lines for `study doctor`: which isolation grading uses here, and what it means."""
-    mode, prefix = isolation()
-    if mode == NAMESPACES:
-        how = "user, PID, network and mount" if "--user" in prefix else "PID, network and mount (no user namespace: root could lift the limits)"
-        return (
-            f"grading sandbox: namespaces ({how}): learner code runs offline in its own PID namespace;\n"
-            "nothing it starts outlives a check. Limits: 2 GiB memory, CPU time, 16 MiB files."
-        )
+@lru_cache(maxsize=1)
+def kernel_layers() -> dict[str, int | bool]:
+    """What the kernel offers: landlock (the ABI version, 0 if none), seccomp."""
+    return {"landlock": confine.landlock_abi(), "seccomp": confine.seccomp_supported()}
+
+
+def layers(mode: str | None = None) -> dict[str, bool]:
+    """Which layers a check gets in `mode` (default: the best available here)."""
+    mode = mode or isolation()[0]
+    prefix = isolation()[1] if mode == NAMESPACES else ()
+    kernel = kernel_layers() if mode != NONE else {"landlock": 0, "seccomp": False}
+    return {
+        "user namespace": "--user" in prefix,
+        "PID, network and mount namespaces": mode == NAMESPACES,
+        "landlock": bool(kernel["landlock"]),
+        "seccomp": bool(kernel["seccomp"]),
+        "cgroup": cgroup_parents() != [],
+    }
+
+
+def refusal(mode: str) -> str | None:
+    """Why learner code must not run in `mode`, or None when at least one wall stands."""
+    on = layers(mode)
+    if on["PID, network and mount namespaces"] or on["landlock"]:
+        return None
     return (
-        "grading sandbox: process-group fallback (no PID/network namespaces available here:\n"
-        "`unshare --pid --net` was refused or is missing). Learner code runs in its own process\n"
-        "group with resource limits; stray processes are hunted down after each check, but the\n"
-        "code is not offline. Limits: 2 GiB memory, CPU time, 16 MiB files."
+        "grading refused: this kernel offers neither namespaces nor Landlock, so learner code would run "
+        f"with all your file rights; to grade anyway, pass --unsafe (or set {UNSAFE_VARIABLE}=1)"
     )
+
+
+def unsafe_requested(unsafe: bool | None) -> bool:
+    if unsafe is not None:
+        return bool(unsafe)
+    return os.environ.get(UNSAFE_VARIABLE, "") not in ("", "0")
+
+
+def walls(mode: str, workdir: str) -> dict | None:
+    """The walls the child puts up (the `walls` entry of job.json), or None in mode NONE."""
+    kernel = kernel_layers()
+    if mode == NONE or not (kernel["landlock"] or kernel["seccomp"]):
+        return None
+    read, listed = readable_paths()
+    return {
+        "landlock": kernel["landlock"],
+        "seccomp": kernel["seccomp"],
+        "read": list(read),
+        "list": list(listed),
+        "write": [workdir, "/dev/null"],
+    }
+
+
+@lru_cache(maxsize=1)
+def readable_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(paths the child may read, folders it may only list): the system libraries, the standard
+    library and every installed package except the engine and studycli."""
+    paths = sysconfig.get_paths()
+    sites = {os.path.realpath(paths[k]) for k in ("purelib", "platlib") if paths.get(k)}
+    read, listed = list(SYSTEM_LIBRARIES), []
+    for key in ("stdlib", "platstdlib", *sorted(sites)):
+        folder = os.path.realpath(paths.get(key, key))
+        if folder in listed or not os.path.isdir(folder):
+            continue
+        listed.append(folder)
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            full = os.path.join(folder, entry)
+            if full in sites or entry in ("site-packages", "dist-packages") or entry.partition(".")[0].partition("-")[0] in HIDDEN_PACKAGES or entry.startswith("__editable__"):
+                continue  # a site folder inside the standard library gets its own turn
+            read.append(full)
+    return tuple(read), tuple(listed)
+
+
+# cgroups: one memory cap and one process cap for all processes of a check
+
+
+@lru_cache(maxsize=1)
+def cgroup_parents() -> list[tuple[str, str]]:
+    """[(controller, folder)] where this process may create child cgroups: v2 first, else v1."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+                folder = root + path.rstrip("/")
+                try:
+                    with open(os.path.join(folder, "cgroup.subtree_control")) as f:
+                        enabled = f.read().split()
+                except OSError:
+                    continue
+                if {"memory", "pids"} <= set(enabled) and os.access(folder, os.W_OK):
+                    return [("v2", folder)]
+        for controller in ("memory", "pids"):
+            if controller in controllers.split(","):
+                folder = f"/sys/fs/cgroup/{controller}" + path.rstrip("/")
+                if os.access(folder, os.W_OK) and os.path.exists(os.path.join(folder, "cgroup.procs")):
+                    found.append((controller, folder))
+    return found if len(found) == 2 else []
+
+
+class Cgroups:
+    """The check's cgroups: made before the child starts, emptied and removed after it ends."""
+
+    def __init__(self, token: str, use: bool = True):
+        self.folders: list[tuple[str, str]] = []
+        if not use or os.environ.get(NO_CGROUP_VARIABLE, "") not in ("", "0"):
+            return
+        for kind, parent in cgroup_parents():
+            folder = os.path.join(parent, f"studycli-{token}")
+            try:
+                os.mkdir(folder)
+                self.folders.append((kind, folder))
+                self._limit(kind, folder)
+            except OSError:
+                self.remove()
+                self.folders = []
+                return
+
+    @staticmethod
+    def _limit(kind: str, folder: str):
+        settings = {
+            "v2": {"memory.max": CHECK_MEMORY_BYTES, "memory.swap.max": 0, "pids.max": PROCESSES},
+            "memory": {"memory.limit_in_bytes": CHECK_MEMORY_BYTES},
+            "pids": {"pids.max": PROCESSES},
+        }[kind]
+        for name, value in settings.items():
+            try:
+                with open(os.path.join(folder, name), "w") as f:
+                    f.write(str(value))
+            except OSError:
+                if name != "memory.swap.max":  # absent without swap accounting
+                    raise
+
+    def procs_files(self) -> list[str]:
+        return [os.path.join(folder, "cgroup.procs") for _, folder in self.folders]
+
+    def caps_processes(self) -> bool:
+        return bool(self.folders)
+
+    def out_of_memory(self) -> bool:
+        """True if the kernel killed a process of the check for going over the memory cap."""
+        for kind, folder in self.folders:
+            name = {"v2": "memory.events", "memory": "memory.oom_control"}.get(kind)
+            if name is None:
+                continue
+            try:
+                with open(os.path.join(folder, name)) as f:
+                    fields = dict(line.split()[:2] for line in f if len(line.split()) >= 2)
+            except (OSError, ValueError):
+                continue
+            if int(fields.get("oom_kill", 0) or 0) > 0:
+                return True
+        return False
+
+    def kill_all(self) -> int:
+        killed = 0
+        for _ in range(50):
+            pids = set()
+            for path in self.procs_files():
+                try:
+                    with open(path) as f:
+                        pids |= {int(p) for p in f.read().split()}
+                except (OSError, ValueError):
+                    pass
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+                except OSError:
+                    pass
+            time.sleep(0.005)
+        return killed
+
+    def remove(self):
+        self.kill_all()
+        for _, folder in self.folders:
+            for _ in range(100):
+                try:
+                    os.rmdir(folder)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # a process still exiting
+                    time.sleep(0.005)
+
+
+def report() -> str:
+    """A few lines for `study doctor`: which layers grading uses here, and the limits."""
+    mode, prefix = isolation()
+    on = layers(mode)
+    state = ", ".join(f"{name} {'on' if value else 'off'}" for name, value in on.items())
+    limits = limits_text()
+    if refusal(mode):
+        return f"grading sandbox: {state}.\n{refusal(mode)}.\nLimits: {limits}."
+    if mode == NAMESPACES:
+        how = "learner code runs offline in its own PID namespace; nothing it starts outlives a check"
+    else:
+        how = "process-group fallback (no PID/network namespaces here): stray processes are hunted down after each check"
+    return f"grading sandbox: {state}.\n{how}.\nLimits: {limits}."
+
+
+def limits_text() -> str:
+    memory = f"{CHECK_MEMORY_BYTES >> 30} GiB memory per check" if cgroup_parents() else f"{ADDRESS_SPACE_BYTES >> 30} GiB address space per process"
+    return f"{memory}, {PROCESSES} processes, CPU time, {FILE_SIZE_BYTES >> 20} MiB files"
 
 
 def kill_everything(proc: subprocess.Popen, mode: str, token: str) -> int:
@@ -120,3 +339,61 @@ def _has_marker(pid: int, marker: bytes) -> bool:
     except OSError:
         return False
     return marker in environ.split(b"\0")
+
+
+def remove_tree(path: str) -> None:
+    """Removes a folder the learner's code may have filled; never follows a link, never raises,
+    and needs neither recursion nor one open file per level, however deep the tree.
+
+    Called once every process of the check is dead, so nothing moves the tree meanwhile.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    names: list[str] = []  # the way down from `path` to the folder `fd` is open on
+    stuck: set[int] = set()  # folders that could not be emptied: not entered twice
+    try:
+        while True:
+            below = None
+            try:
+                entries = list(os.scandir(fd))
+            except OSError:
+                entries = []
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.inode() not in stuck:
+                            below = entry.name
+                            break
+                    else:
+                        os.unlink(entry.name, dir_fd=fd)
+                except OSError:
+                    continue
+            if below is not None:
+                try:
+                    down = os.open(below, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                except OSError:
+                    stuck.add(os.stat(below, dir_fd=fd, follow_symlinks=False).st_ino)
+                    continue
+                os.close(fd)
+                fd, names = down, [*names, below]
+                continue
+            if not names:
+                break
+            inode = os.fstat(fd).st_ino
+            up = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd, name = up, names.pop()
+            try:
+                os.rmdir(name, dir_fd=fd)
+            except OSError:
+                stuck.add(inode)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass

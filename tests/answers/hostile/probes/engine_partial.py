@@ -1,0 +1,5 @@
+import functools
+
+import engine.layers
+
+softmax = functools.partial(engine.layers.softmax)
