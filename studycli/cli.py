@@ -18,6 +18,7 @@ app = typer.Typer(
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 TopicOption = Annotated[Optional[str], typer.Option(help="Only cards of this topic.")]
+UnsafeOption = Annotated[bool, typer.Option("--unsafe", help="Grade code even where the kernel offers no sandbox (your code then has all your file rights).")]
 ModelOption = Annotated[Optional[Path], typer.Option(metavar="DIR", help="A GPT-2 checkpoint directory (default: the shipped Shakespeare model).")]
 
 
@@ -26,6 +27,14 @@ class Where:
 
     db: Optional[Path] = None
     content: list[Path] = []
+
+
+def _allow_unconfined(unsafe: bool) -> None:
+    """--unsafe: the learner opts in to grading without a sandbox (the grader reads this variable)."""
+    if unsafe:
+        import os
+
+        os.environ["STUDYCLI_UNSAFE_GRADING"] = "1"
 
 
 def _version(value: bool) -> None:
@@ -65,6 +74,7 @@ def review(
     card_type: Annotated[Optional[str], typer.Option("--type", help="Only cards of this type, e.g. code.")] = None,
     new: Annotated[Optional[int], typer.Option("--new", help="New cards to introduce today at most (default: the new-per-day setting, 20).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Stop after this many cards.")] = None,
+    unsafe: UnsafeOption = False,
 ) -> None:
     """Review the cards due today, then new ones; every answer is saved as you go.
 
@@ -74,6 +84,7 @@ def review(
 
     from studycli import paths, practice, session, ui
 
+    _allow_unconfined(unsafe)
     today = paths.study_day()
     store, cards = session.open_study(Where.db, Where.content)
     if store.created:
@@ -256,6 +267,7 @@ def check(
     file: Annotated[Path, typer.Argument(help="Your Python file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
     no_record: Annotated[bool, typer.Option("--no-record", help="Do not store the submission or count it as a review.")] = False,
+    unsafe: UnsafeOption = False,
 ) -> None:
     """Grade your code for a code card against the engine; exit 0 on pass, 1 otherwise.
 
@@ -263,6 +275,7 @@ def check(
     """
     from studycli import practice, ui
 
+    _allow_unconfined(unsafe)
     verdict, quality = practice.check(card_id, file, db=Where.db, extra_content=Where.content, record=not no_record)
     ui.check_result(verdict, quality, as_json=as_json)
     if not verdict.passed:
