@@ -77,6 +77,21 @@ def _labelled(labels: list[str], texts: list[str]) -> None:
     out.print(grid)
 
 
+def grade_legend(meanings: dict[int, str]) -> str:
+    """SM-2's grades in two short lines that never break inside a meaning:
+    '0-2 wrong: 0 blackout · 1 familiar once seen ...' and '3-5 right: 3 hard · ...'."""
+    groups: dict[str, list[str]] = {}
+    for grade, meaning in meanings.items():
+        head, _, rest = meaning.partition(", ")
+        groups.setdefault(head if rest else "", []).append(f"{grade} {rest or meaning}")
+    lines = []
+    for head, items in groups.items():
+        grades = [item.split()[0] for item in items]
+        label = f"{grades[0]}-{grades[-1]} {head}: " if head else ""
+        lines.append(label + " · ".join(items))
+    return "\n".join(lines)
+
+
 class Terminal:
     """The review session's screen and keyboard (or piped stdin)."""
 
@@ -107,10 +122,7 @@ class Terminal:
         out.print(Panel(_markdown(answer), title="answer", border_style="green"))
         if explanation:
             markdown(explanation)
-        legend = Text(" · ", style="dim").join(
-            Text.assemble((str(q), "bold"), f"\u00a0{m.replace(' ', chr(0xa0))}") for q, m in meanings.items())
-        legend.stylize("dim")
-        out.print(legend)
+        out.print(grade_legend(meanings), style="dim", soft_wrap=True)
 
     def choices(self, shown: list[str], choose: int) -> None:
         if choose > 1:

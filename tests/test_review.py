@@ -175,3 +175,12 @@ def test_card_text_and_typed_answers_are_never_read_as_markup(run, tmp_path, mon
     result = run("review --topic markup", input="[red]x\nq\n")
     assert result.exit_code == 0, result
     assert "[mask] tokens" in result.stdout and "[bold]next[/bold] tokens" in result.stdout
+
+
+def test_grade_legend_never_breaks_inside_a_meaning():
+    from studycli import scheduler, ui
+
+    lines = ui.grade_legend(scheduler.QUALITY_MEANINGS).splitlines()
+    assert all(len(line) < 60 for line in lines)
+    assert "3-5 right: 3 hard · 4 hesitated · 5 perfect" in lines
+    assert sum(line.count(f"{q} ") for line in lines for q in range(6)) >= 6
