@@ -295,3 +295,34 @@ def test_ctrl_c_hands_the_paper_in(exam_env):
 
     result = exam.score(paper, exam.sit(paper, Learner()))
     assert (result.ended_by, result.answered, result.correct, result.scaled_score) == ("interrupted", 1, 1, 400)
+
+
+def test_papers_from_the_built_in_deck_are_in_the_exam_form(tmp_path, monkeypatch):
+    """Three seeded 65-question papers: exam-style items only, 13/16/18/9/9 by domain (+-1)."""
+    from collections import Counter
+
+    from studycli import cardtypes
+
+    monkeypatch.setenv("STUDYCLI_DB", str(tmp_path / "paper.db"))
+    monkeypatch.delenv("STUDYCLI_CONTENT", raising=False)
+    _, cards = session.open_study()
+    for seed in ("1", "2", "3"):
+        paper = exam.set_paper(cards, seed=seed)
+        assert len(paper.questions) == 65 and paper.short == {}
+        assert {q.card.type for q in paper.questions} <= set(cardtypes.EXAM_STYLE)
+        by_domain = Counter(q.card.domain for q in paper.questions)
+        for domain, seats in {1: 13, 2: 16, 3: 18, 4: 9, 5: 9}.items():
+            assert abs(by_domain[domain] - seats) <= 1, (seed, by_domain)
+        assert not any(q.card.topic in q.text for q in paper.questions if q.card.topic not in q.card.question)
+
+
+def test_history_json_lists_every_question_with_its_result(run, exam_env):
+    _, cards = session.open_study()
+    paper = exam.set_paper(cards, questions=3, seed="9")
+    lines = [right_answer(paper.questions[0].card, paper.questions[0].seed),
+             wrong_answer(paper.questions[1].card, paper.questions[1].seed), "", "s", "s"]
+    assert run("exam --questions 3 --seed 9", input="\n".join(lines) + "\n").exit_code == 0
+    [attempt] = json.loads(run("exam --history --json").stdout)
+    assert [(i["id"], i["correct"]) for i in attempt["items"]] == [
+        (paper.questions[0].card.id, True), (paper.questions[1].card.id, False), (paper.questions[2].card.id, None)]
+    assert all(set(i) == {"id", "type", "domain", "correct"} for i in attempt["items"])
