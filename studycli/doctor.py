@@ -16,7 +16,7 @@ def report(db: Path | None, extra_content: list[Path]) -> list[tuple[str, bool, 
     rows.append(_database(paths.db_path(db)))
     rows.append(_decks(extra_content))
     rows.append(_numpy())
-    rows.append(_sandbox())
+    rows += _sandbox()
     return rows
 
 
@@ -50,7 +50,22 @@ def _numpy() -> tuple[str, bool, str]:
     return "numpy", True, np.__version__
 
 
-def _sandbox() -> tuple[str, bool, str]:
+LAYER_MEANING = {
+    "user namespace": "root inside cannot lift the limits",
+    "PID, network and mount namespaces": "offline; nothing a check starts outlives it",
+    "landlock": "reads only the system and installed packages, writes only its work dir",
+    "seccomp": "no sockets, ptrace, mount or kill(-1)",
+    "cgroup": "one memory and process cap for all processes of a check",
+}
+
+
+def _sandbox() -> list[tuple[str, bool, str]]:
+    """The grading sandbox: one summary row (not ok when grading would refuse), one row per layer."""
     from studycli.grading import sandbox
 
-    return "grading sandbox", True, sandbox.report()
+    mode, _ = sandbox.isolation()
+    refused = sandbox.refusal(mode)
+    rows = [("grading sandbox", refused is None, sandbox.report())]
+    for layer, on in sandbox.layers(mode).items():
+        rows.append((f"  {layer}", on, ("on: " if on else "off: without it, not ") + LAYER_MEANING[layer]))
+    return rows

@@ -5,7 +5,10 @@ The API the CLI uses (nothing here imports NumPy until grading starts):
     check_names() -> list[str]                      the names code cards may use in `check:`
     get_check(name) -> Check                        UnknownCheck (a UsageError, a KeyError) if unknown
     starter_file(name) -> str                       what `study stub` writes ("CARD-ID" to fill in)
-    grade(name, path, *, timeout_s=5.0) -> Verdict  the verdict; AnswerFileError for a bad path
+    grade(name, path, *, timeout_s=5.0, unsafe=None) -> Verdict
+                                                    the verdict; AnswerFileError for a bad path,
+                                                    SandboxRefused where no wall can be put up
+                                                    (unsafe=True or STUDYCLI_UNSAFE_GRADING=1 opts in)
     render(verdict) -> rich Text                    the feedback a learner reads (str() for plain text)
     sandbox_report() -> str                         for `study doctor`
 
@@ -21,6 +24,7 @@ from studycli.grading.verdict import CaseResult, Verdict
 __all__ = [
     "CHECKS",
     "AnswerFileError",
+    "SandboxRefused",
     "CaseResult",
     "Check",
     "UnknownCheck",
@@ -34,11 +38,11 @@ __all__ = [
 ]
 
 
-def grade(check_name, path, *, timeout_s=5.0, seed=None, isolation=None) -> Verdict:
+def grade(check_name, path, *, timeout_s=5.0, seed=None, isolation=None, unsafe=None) -> Verdict:
     """Grades the learner's file at `path` with the check `check_name` (see runner.grade)."""
     from studycli.grading.runner import grade as run
 
-    return run(check_name, path, timeout_s=timeout_s, seed=seed, isolation=isolation)
+    return run(check_name, path, timeout_s=timeout_s, seed=seed, isolation=isolation, unsafe=unsafe)
 
 
 def render(verdict: Verdict) -> str:
@@ -56,8 +60,8 @@ def sandbox_report() -> str:
 
 
 def __getattr__(name):
-    if name == "AnswerFileError":
-        from studycli.grading.runner import AnswerFileError
+    if name in ("AnswerFileError", "SandboxRefused"):
+        from studycli.grading import runner
 
-        return AnswerFileError
+        return getattr(runner, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

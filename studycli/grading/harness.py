@@ -60,16 +60,15 @@ def main(argv):
         job = json.load(f)
     join_cgroups(job.get("cgroups", []))
     set_limits(job)
-    confine = load_confine() if job.get("walls") else None
     pid = os.fork()
     if pid == 0:
         try:
-            worker(job, go_fd, confine)
+            worker(job, go_fd)
         finally:
             os._exit(70)
     os.close(go_fd)
-    if confine is not None:
-        wall_in(job, confine)  # this process reads nothing more; it only waits and writes exit.json
+    if job.get("walls"):
+        wall_in(job, load_confine())  # this process reads nothing more; it only waits and writes exit.json
     _, status, usage = os.wait4(pid, 0)
     ended = {"cpu_s": usage.ru_utime + usage.ru_stime}
     if os.WIFSIGNALED(status):
@@ -157,7 +156,7 @@ def output_offset():
         return 0
 
 
-def worker(job, go_fd, confine):
+def worker(job, go_fd):
     import faulthandler
 
     faulthandler.enable(file=open("fault.txt", "w"), all_threads=False)  # noqa: SIM115 - kept open until death
@@ -166,6 +165,7 @@ def worker(job, go_fd, confine):
         stream.reconfigure(errors="backslashreplace")  # block-buffered: flushed around every case
     import numpy as np
 
+    confine = load_confine() if job.get("walls") else None  # while the parent is still busy
     deadline = job["deadline"]
 
     def on_alarm(signum, frame):

@@ -24,15 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studycli.errors import UsageError
-from studycli.grading import feedback, sandbox  # noqa: F401 - imported before any child runs (see below)
+from studycli.grading import sandbox
 from studycli.grading.checks import get_check
-from studycli.grading.compare import preview
 from studycli.grading.harness import ADDRESS_SPACE_BYTES, CHECK_MEMORY_BYTES, FILE_SIZE_BYTES, PROCESSES
-from studycli.grading.suites import SUITES
 from studycli.grading.verdict import ArrayInfo, CaseResult, Verdict
-
-# Everything the parent will run is imported above, before the first child starts: the child
-# cannot write any installed file (Landlock), and nothing it leaves is ever imported or run.
 
 HARNESS = Path(__file__).with_name("harness.py")
 DEFAULT_TIMEOUT_S = 5.0
@@ -95,10 +90,11 @@ def grade_many(
     try:
         child = _Child(workdir, dir_fd, check, answers, timeout_s, mode, prefix)
         try:
-            child.start()
+            child.start()  # the child imports NumPy meanwhile, but runs no learner code before `send`
+            suites = import_everything()
             import numpy as np
 
-            suite = SUITES[check.name]
+            suite = suites.SUITES[check.name]
             cases = suite.cases(seed)
             child.send(cases)
             with np.errstate(all="ignore"):
@@ -131,6 +127,17 @@ def grade_many(
         if why:
             verdict.details["sandbox_note"] = "UNSAFE: graded without any wall (the learner's code had all your file rights)"
     return verdicts
+
+
+def import_everything():
+    """Imports every module the parent runs after grading; returns `suites`.
+
+    Called before the child is told to go: the learner's code never runs before every module the
+    parent will use is in memory, so a file it plants (were Landlock missing) is never imported.
+    """
+    from studycli.grading import compare, feedback, suites  # noqa: F401
+
+    return suites
 
 
 def _answer_path(path) -> Path:
@@ -736,6 +743,8 @@ def _compare(suite, case, expected, got, result: CaseResult):
     result.where = comparison.where
     result.expected_at = _finite(comparison.expected_at)
     result.got_at = _finite(comparison.got_at)
+    from studycli.grading.compare import preview
+
     want = expected if not isinstance(expected, tuple) else None
     if want is not None and len(got) == 1:
         want, have = np.asarray(want), np.asarray(got[0])
@@ -785,6 +794,8 @@ def _fault_frames(child: _Child, k: int) -> str:
 def summarise(check, case) -> str:
     """The call of a case as the learner would write it, small arrays in full, large ones summarised."""
     import numpy as np
+
+    from studycli.grading.compare import preview
 
     if case.summary:
         return case.summary

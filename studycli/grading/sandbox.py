@@ -24,11 +24,9 @@ import os
 import shutil
 import signal
 import subprocess
-import sysconfig
 import time
 from functools import lru_cache
 
-from studycli.grading import confine
 from studycli.grading.harness import ADDRESS_SPACE_BYTES, CHECK_MEMORY_BYTES, FILE_SIZE_BYTES, PROCESSES
 
 NAMESPACES = "namespaces"
@@ -37,6 +35,7 @@ NONE = "none"  # neither namespaces nor Landlock nor seccomp (a kernel without t
 TOKEN_VARIABLE = "STUDYCLI_GRADING_TOKEN"
 UNSAFE_VARIABLE = "STUDYCLI_UNSAFE_GRADING"
 NO_CGROUP_VARIABLE = "STUDYCLI_SANDBOX_NO_CGROUP"  # "1": as if no cgroup could be made (to test the rlimit path)
+LAYERS_OFF_VARIABLE = "STUDYCLI_SANDBOX_OFF"  # e.g. "landlock,seccomp": to measure each layer's cost
 
 _UNSHARE_FLAGS = ("--pid", "--fork", "--kill-child", "--net", "--mount-proc")
 _PROBE_TIMEOUT_S = 2.0
@@ -80,7 +79,13 @@ def _works(prefix: tuple[str, ...]) -> bool:
 @lru_cache(maxsize=1)
 def kernel_layers() -> dict[str, int | bool]:
     """What the kernel offers: landlock (the ABI version, 0 if none), seccomp."""
+    from studycli.grading import confine  # ctypes: loaded only when grading starts
+
     return {"landlock": confine.landlock_abi(), "seccomp": confine.seccomp_supported()}
+
+
+def layers_off() -> set[str]:
+    return {name.strip() for name in os.environ.get(LAYERS_OFF_VARIABLE, "").split(",") if name.strip()}
 
 
 def layers(mode: str | None = None) -> dict[str, bool]:
@@ -88,12 +93,13 @@ def layers(mode: str | None = None) -> dict[str, bool]:
     mode = mode or isolation()[0]
     prefix = isolation()[1] if mode == NAMESPACES else ()
     kernel = kernel_layers() if mode != NONE else {"landlock": 0, "seccomp": False}
+    off = layers_off()
     return {
         "user namespace": "--user" in prefix,
         "PID, network and mount namespaces": mode == NAMESPACES,
-        "landlock": bool(kernel["landlock"]),
-        "seccomp": bool(kernel["seccomp"]),
-        "cgroup": cgroup_parents() != [],
+        "landlock": bool(kernel["landlock"]) and "landlock" not in off,
+        "seccomp": bool(kernel["seccomp"]) and "seccomp" not in off,
+        "cgroup": cgroup_parents() != [] and "cgroup" not in off and mode != NONE,
     }
 
 
@@ -116,8 +122,10 @@ def unsafe_requested(unsafe: bool | None) -> bool:
 
 def walls(mode: str, workdir: str) -> dict | None:
     """The walls the child puts up (the `walls` entry of job.json), or None in mode NONE."""
-    kernel = kernel_layers()
-    if mode == NONE or not (kernel["landlock"] or kernel["seccomp"]):
+    kernel = dict(kernel_layers())
+    for layer in layers_off():
+        kernel[layer] = 0
+    if mode == NONE or not (kernel.get("landlock") or kernel.get("seccomp")):
         return None
     read, listed = readable_paths()
     return {
@@ -133,6 +141,8 @@ def walls(mode: str, workdir: str) -> dict | None:
 def readable_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(paths the child may read, folders it may only list): the system libraries, the standard
     library and every installed package except the engine and studycli."""
+    import sysconfig
+
     paths = sysconfig.get_paths()
     sites = {os.path.realpath(paths[k]) for k in ("purelib", "platlib") if paths.get(k)}
     read, listed = list(SYSTEM_LIBRARIES), []
@@ -190,7 +200,7 @@ class Cgroups:
 
     def __init__(self, token: str, use: bool = True):
         self.folders: list[tuple[str, str]] = []
-        if not use or os.environ.get(NO_CGROUP_VARIABLE, "") not in ("", "0"):
+        if not use or os.environ.get(NO_CGROUP_VARIABLE, "") not in ("", "0") or "cgroup" in layers_off():
             return
         for kind, parent in cgroup_parents():
             folder = os.path.join(parent, f"studycli-{token}")
