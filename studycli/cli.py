@@ -22,13 +22,6 @@ UnsafeOption = Annotated[bool, typer.Option("--unsafe", help="Grade code even wh
 ModelOption = Annotated[Optional[Path], typer.Option(metavar="DIR", help="A GPT-2 checkpoint directory (default: the shipped Shakespeare model).")]
 
 
-class Where:
-    """The --db and --content given before the command; read by the commands that need them."""
-
-    db: Optional[Path] = None
-    content: list[Path] = []
-
-
 def _allow_unconfined(unsafe: bool) -> None:
     """--unsafe: the learner opts in to grading without a sandbox (the grader reads this variable)."""
     if unsafe:
@@ -56,13 +49,15 @@ def root(
 
     Run without a command for today's dashboard. Example: study review
     """
-    Where.db, Where.content = db, list(content or [])
-    if ctx.invoked_subcommand is None:
-        from studycli import dbfile, paths, session, stats, ui
+    from studycli import paths
 
-        store, cards = session.open_study(Where.db, Where.content)
-        today = paths.study_day()
-        with dbfile.reader(paths.db_path(Where.db)) as conn:
+    ctx.obj = paths.resolve(db, content)
+    if ctx.invoked_subcommand is None:
+        from studycli import session, stats, ui
+
+        store, cards = session.open_study(ctx.obj)
+        today = ctx.obj.today
+        with session.open_for_reading(ctx.obj) as conn:
             numbers = stats.overview(conn, today)
         queued = session.todays_queue(store, cards, today, new_limit=numbers["new_per_day"])
         ui.dashboard(numbers, len(queued))
@@ -70,6 +65,7 @@ def root(
 
 @app.command(short_help="Review today's due cards, then new ones.")
 def review(
+    ctx: typer.Context,
     topic: TopicOption = None,
     card_type: Annotated[Optional[str], typer.Option("--type", help="Only cards of this type, e.g. code.")] = None,
     new: Annotated[Optional[int], typer.Option("--new", help="New cards to introduce today at most (default: the new-per-day setting, 20).")] = None,
@@ -82,11 +78,11 @@ def review(
     """
     from functools import partial
 
-    from studycli import paths, practice, session, ui
+    from studycli import practice, session, ui
 
     _allow_unconfined(unsafe)
-    today = paths.study_day()
-    store, cards = session.open_study(Where.db, Where.content)
+    today = ctx.obj.today
+    store, cards = session.open_study(ctx.obj)
     if store.created:
         ui.note(f"created a new progress database at {store.path}")
     exam_on = session.exam_date(store)
@@ -103,6 +99,7 @@ def review(
 
 @app.command(short_help="List cards with their schedule.")
 def cards(
+    ctx: typer.Context,
     topic: TopicOption = None,
     card_type: Annotated[Optional[str], typer.Option("--type", help="Only cards of this type, e.g. mcq.")] = None,
     due: Annotated[bool, typer.Option("--due", help="Only cards due today.")] = False,
@@ -112,57 +109,53 @@ def cards(
 
     Example: study cards --topic llm-parameters --due
     """
-    from studycli import paths, session, ui
+    from studycli import session, ui
 
-    store, all_cards = session.open_study(Where.db, Where.content, reading=True)
-    rows = session.card_rows(store, all_cards, paths.study_day(), topic=topic, card_type=card_type, due_only=due)
+    store, all_cards = session.open_study(ctx.obj, reading=True)
+    rows = session.card_rows(store, all_cards, ctx.obj.today, topic=topic, card_type=card_type, due_only=due)
     ui.card_list(rows, as_json=as_json)
 
 
 @app.command(short_help="Show one card, its schedule and history.")
-def show(card_id: Annotated[str, typer.Argument(help="The card's id.")], as_json: JsonOption = False) -> None:
+def show(ctx: typer.Context, card_id: Annotated[str, typer.Argument(help="The card's id.")], as_json: JsonOption = False) -> None:
     """Show one card: question, answer, schedule, history and related cards.
 
     Example: study show sa-qkv-roles
     """
     from studycli import session, ui
 
-    store, all_cards = session.open_study(Where.db, Where.content, reading=True)
+    store, all_cards = session.open_study(ctx.obj, reading=True)
     ui.card_details(session.card_details(store, all_cards, card_id), as_json=as_json)
 
 
 @app.command(short_help="Take back the last answer.")
-def undo() -> None:
+def undo(ctx: typer.Context) -> None:
     """Take back the last answer: its log entry goes and the card's schedule is restored.
 
     Example: study undo
     """
     from studycli import session, ui
 
-    store, _ = session.open_study(Where.db, Where.content)
+    store, _ = session.open_study(ctx.obj)
     ui.undone(store.undo_last())
 
 
 @app.command(short_help="Progress per topic, streak, heatmap, forecast.")
-def stats(as_json: JsonOption = False) -> None:
+def stats(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show progress per topic (new, learning, mature, due, retention, EF, code checks), the streak,
     a 12-week heatmap, a 30-day forecast and the weakest cards.
 
     Example: study stats --json
     """
-    from studycli import dbfile, paths, stats as progress, ui
+    from studycli import session, stats as progress, ui
 
-    db = paths.db_path(Where.db)
-    if not dbfile.is_current(db, paths.deck_dirs(Where.content)):
-        from studycli import session
-
-        session.open_study(Where.db, Where.content, reading=True)   # migrate or sync first; then read plainly
-    with dbfile.reader(db) as conn:
-        ui.stats(progress.report(conn, paths.study_day()), as_json=as_json)
+    with session.open_for_reading(ctx.obj) as conn:
+        ui.stats(progress.report(conn, ctx.obj.today), as_json=as_json)
 
 
 @app.command(short_help="List or change the settings.")
 def config(
+    ctx: typer.Context,
     key: Annotated[Optional[str], typer.Argument(help="A setting: new-per-day, exam-date, scheduler, desired-retention.")] = None,
     value: Annotated[Optional[str], typer.Argument(help="Its new value (omit to show it).")] = None,
     as_json: JsonOption = False,
@@ -171,18 +164,16 @@ def config(
 
     Example: study config new-per-day 30
     """
-    from studycli import dbfile, paths, session, settings, ui
+    from studycli import dbfile, session, settings, ui
 
-    db = paths.db_path(Where.db)
     if value is not None:
         stored = settings.parse(key, value)
-        session.open_study(Where.db, Where.content)   # create or migrate first
-        dbfile.write_setting(db, key, stored)
-        return ui.note(f"{key} = {stored} (saved in {db})")
+        session.open_study(ctx.obj)   # create or migrate first
+        dbfile.write_setting(ctx.obj.db, key, stored)
+        return ui.note(f"{key} = {stored} (saved in {ctx.obj.db})")
     if key is not None and key not in settings.SETTINGS:
         raise UsageError(f"no setting {key!r}; settings: {', '.join(settings.SETTINGS)}")
-    session.open_study(Where.db, Where.content, reading=True)
-    with dbfile.reader(db) as conn:
+    with session.open_for_reading(ctx.obj) as conn:
         values = settings.read_all(conn)
     if key is not None:
         values = {key: values[key]}
@@ -193,6 +184,7 @@ def config(
 
 @app.command(short_help="Plan the days up to your exam.")
 def plan(
+    ctx: typer.Context,
     exam_date: Annotated[Optional[str], typer.Option("--exam-date", metavar="YYYY-MM-DD", help="Set the exam date (saved) and plan toward it.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -203,10 +195,10 @@ def plan(
     """
     from datetime import date
 
-    from studycli import dbfile, paths, session, settings, ui
+    from studycli import dbfile, session, settings, ui
 
-    today = paths.study_day()
-    store, _ = session.open_study(Where.db, Where.content)
+    today = ctx.obj.today
+    store, _ = session.open_study(ctx.obj)
     if exam_date is not None:
         dbfile.write_setting(store.path, "exam-date", settings.parse("exam-date", exam_date))
     exam_on = session.exam_date(store)
@@ -220,6 +212,7 @@ def plan(
 
 @app.command(short_help="Sit a timed mock exam in the AIF-C01 form.")
 def exam(
+    ctx: typer.Context,
     questions: Annotated[Optional[int], typer.Option(help="Questions to draw (default 65, as AIF-C01).")] = None,
     minutes: Annotated[Optional[float], typer.Option(help="Time allowed (default 90 for 65 questions, pro rata).")] = None,
     topic: TopicOption = None,
@@ -233,18 +226,19 @@ def exam(
     """
     import sys
 
-    from studycli import paths, exam as mock, session, ui
+    from studycli import exam as mock, session, ui
 
-    store, all_cards = session.open_study(Where.db, Where.content, reading=history)
+    store, all_cards = session.open_study(ctx.obj, reading=history)
     if history:
         return ui.exam_history(mock.history(store), as_json=as_json)
-    result = mock.run(store, all_cards, ui.ExamTerminal(), paths.study_day(), questions=questions, minutes=minutes,
+    result = mock.run(store, all_cards, ui.ExamTerminal(), ctx.obj.today, questions=questions, minutes=minutes,
                       topic=topic, seed=seed, interrupt=sys.stdin.isatty())
     ui.exam_result(result, mock.DOMAIN_NAMES)
 
 
 @app.command(short_help="Write a starter file for a code card.")
 def stub(
+    ctx: typer.Context,
     card_id: Annotated[str, typer.Argument(help="A code card's id.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Where to write (default: ./CHECK.py, e.g. softmax.py).")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
@@ -255,7 +249,7 @@ def stub(
     """
     from studycli import practice, session, ui
 
-    _, all_cards = session.open_study(Where.db, Where.content)
+    _, all_cards = session.open_study(ctx.obj)
     card = practice.code_card(all_cards, card_id)
     path = practice.write_starter(card, output or Path(f"{card.check}.py"), force=force)
     ui.note(f"wrote {path}; when it is ready: study check {card.id} {path}")
@@ -263,6 +257,7 @@ def stub(
 
 @app.command(short_help="Grade your code for a code card.")
 def check(
+    ctx: typer.Context,
     card_id: Annotated[str, typer.Argument(help="A code card's id.")],
     file: Annotated[Path, typer.Argument(help="Your Python file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
@@ -276,7 +271,7 @@ def check(
     from studycli import practice, ui
 
     _allow_unconfined(unsafe)
-    verdict, quality = practice.check(card_id, file, db=Where.db, extra_content=Where.content, record=not no_record)
+    verdict, quality = practice.check(ctx.obj, card_id, file, record=not no_record)
     ui.check_result(verdict, quality, as_json=as_json)
     if not verdict.passed:
         raise typer.Exit(1)
@@ -318,18 +313,19 @@ def sampler(
 
 
 @app.command(short_help="Check the installation and the grading sandbox.")
-def doctor() -> None:
+def doctor(ctx: typer.Context) -> None:
     """Check the installation: database, decks, grading sandbox and numeric libraries.
 
     Example: study doctor
     """
     from studycli import doctor as checkup, ui
 
-    ui.doctor(checkup.report(Where.db, Where.content))
+    ui.doctor(checkup.report(ctx.obj))
 
 
 @app.command("export", short_help="Save all progress, or the deck for Anki.")
 def export_(
+    ctx: typer.Context,
     file: Annotated[str, typer.Argument(metavar="FILE", help="Where to write (- for standard output).")],
     anki: Annotated[bool, typer.Option("--anki", help="Write the deck as an Anki package (.apkg) instead.")] = False,
     topic: Annotated[Optional[str], typer.Option(help="With --anki: only this topic.")] = None,
@@ -344,7 +340,7 @@ def export_(
         from studycli.errors import UsageError
 
         raise UsageError("--topic goes with --anki; the progress file always holds everything")
-    store, all_cards = session.open_study(Where.db, Where.content, reading=not anki)
+    store, all_cards = session.open_study(ctx.obj, reading=not anki)
     if anki:
         return ui.note(f"wrote {transfer.export_anki(all_cards, file, topic=topic)} notes to {file}")
     ui.transferred("wrote", file, transfer.export_progress(store, file))
@@ -352,6 +348,7 @@ def export_(
 
 @app.command("import", short_help="Load progress saved by study export.")
 def import_(
+    ctx: typer.Context,
     file: Annotated[str, typer.Argument(metavar="FILE", help="A file from study export (- for standard input).")],
     replace: Annotated[bool, typer.Option("--replace", help="Replace the progress this database holds.")] = False,
 ) -> None:
@@ -361,12 +358,13 @@ def import_(
     """
     from studycli import session, transfer, ui
 
-    store, _ = session.open_study(Where.db, Where.content)
+    store, _ = session.open_study(ctx.obj)
     ui.transferred("imported", file, transfer.import_progress(store, file, replace=replace))
 
 
 @app.command(short_help="Check decks for errors.")
 def lint(
+    ctx: typer.Context,
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Deck files or folders (default: every deck).")] = None,
 ) -> None:
     """Check decks for errors; print every one as FILE:LINE: message.
@@ -375,7 +373,7 @@ def lint(
     """
     from studycli import content, paths as where, ui
 
-    context = [where.content_dir(), *where.extra_content_dirs(Where.content)]
+    context = ctx.obj.decks
     decks, problems = content.lint(paths or context, context)
     ui.lint_report(decks, problems)
     if problems:

@@ -240,19 +240,51 @@ def deck_fingerprints(dirs: list[Path]) -> dict[str, tuple[int, int]]:
     return {str(f.resolve()): (st.st_mtime_ns, st.st_size) for f in files for st in [f.stat()]}
 
 
-def write_setting(path: Path, key: str, value: str) -> None:
-    """Store one setting (the value already checked by `settings.parse`)."""
+@contextmanager
+def writer(path: Path):
+    """A plain sqlite3 connection in one BEGIN IMMEDIATE transaction on a current database:
+    committed on success, rolled back on any error (the paths that must not load the ORM)."""
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
-        try:
-            configure(conn)
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
     except sqlite3.Error as exc:
         raise error_message(path, exc) from None
+    try:
+        configure(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        yield conn
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise error_message(path, exc) from None
+    finally:
+        conn.close()   # closing without COMMIT rolls back
+
+
+def insert(conn: sqlite3.Connection, table: str, row: dict) -> None:
+    """One row; dates are stored as YYYY-MM-DD, as everywhere in this database."""
+    from datetime import date
+
+    values = tuple(v.isoformat() if isinstance(v, date) else v for v in row.values())
+    conn.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", values)
+
+
+def review_row(card_id: str, quality: int, before, after, *, day, mode: str, duration_ms: int | None = None,
+               answer: str | None = None) -> dict:
+    """The review log's row for one answer: the state before and after (after None: unscheduled)."""
+    kept = after if after is not None else before
+    return {
+        "card_id": card_id, "reviewed_at": utc_now(), "study_day": day, "quality": quality, "mode": mode,
+        "scheduled": after is not None,
+        "ef_before": before.ef, "repetitions_before": before.repetitions, "interval_before": before.interval,
+        "due_before": before.due, "lapses_before": before.lapses,
+        "ef_after": kept.ef, "repetitions_after": kept.repetitions, "interval_after": kept.interval,
+        "due_after": kept.due, "duration_ms": duration_ms, "answer": answer,
+    }
+
+
+def write_setting(path: Path, key: str, value: str) -> None:
+    """Store one setting (the value already checked by `settings.parse`)."""
+    with writer(path) as conn:
+        conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
 
 
 @contextmanager

@@ -10,11 +10,11 @@ from studycli import __version__, paths
 from studycli.errors import StudyError
 
 
-def report(db: Path | None, extra_content: list[Path]) -> list[tuple[str, bool, str]]:
+def report(places: "paths.Places") -> list[tuple[str, bool, str]]:
     """(concern, ok, details) rows; never raises for a problem it can describe."""
     rows = [("studycli", True, f"{__version__} on Python {platform.python_version()} ({sys.executable})")]
-    rows.append(_database(paths.db_path(db)))
-    rows.append(_decks(extra_content))
+    rows.append(_database(places.db))
+    rows.append(_decks(places.decks))
     rows.append(_numpy())
     rows += _sandbox()
     return rows
@@ -31,10 +31,9 @@ def _database(path: Path) -> tuple[str, bool, str]:
     return "database", True, f"{path} ({state})"
 
 
-def _decks(extra_content: list[Path]) -> tuple[str, bool, str]:
+def _decks(dirs: list[Path]) -> tuple[str, bool, str]:
     from studycli import content
 
-    dirs = [paths.content_dir(), *paths.extra_content_dirs(extra_content)]
     decks, problems = content.lint(dirs, dirs)
     cards = sum(len(d.cards) for d in decks)
     if problems:

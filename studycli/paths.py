@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -78,3 +79,27 @@ def study_day() -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"STUDYCLI_TODAY={value!r} is not a date; use YYYY-MM-DD") from None
+
+
+@dataclass
+class Places:
+    """Where this run works, resolved once at the edge (the CLI's ctx.obj) and passed down:
+    the database file, every deck folder, and the study day (read when first needed, so a bad
+    STUDYCLI_TODAY only stops the commands that use the day)."""
+
+    db: Path
+    decks: list[Path]
+    extra_decks: list[Path] = field(default_factory=list)
+    _today: date | None = None
+
+    @property
+    def today(self) -> date:
+        if self._today is None:
+            self._today = study_day()
+        return self._today
+
+
+def resolve(db_option: Path | None = None, content_option: list[Path] | None = None) -> Places:
+    """The places of this run from --db / --content and the environment."""
+    extra = extra_content_dirs(content_option)
+    return Places(db_path(db_option), [content_dir(), *extra], extra)

@@ -68,11 +68,11 @@ def open_editor(path: Path) -> bool:
     return True
 
 
-def peek_check(db: Path, card_id: str) -> str | None:
-    """The check a code card names, read straight from an existing database, else None.
+def peek_card(db: Path, card_id: str) -> dict | None:
+    """An active card's stored fields, read straight from an existing database, else None.
 
-    Plain sqlite3, read-only: `study check` uses it to start grading while the database layer
-    (about 0.25 s of imports) is still loading.
+    Plain sqlite3, read-only: `study check` reads the card's check this way and never loads the
+    database layer (about 0.25 s of imports) on a current database.
     """
     from studycli import dbfile
 
@@ -80,11 +80,16 @@ def peek_check(db: Path, card_id: str) -> str | None:
         return None
     try:
         with dbfile.reader(db) as conn:
-            row = conn.execute("SELECT data FROM cards WHERE id = ? AND type = 'code' AND NOT retired",
-                               (card_id,)).fetchone()
+            row = conn.execute("SELECT data FROM cards WHERE id = ? AND NOT retired", (card_id,)).fetchone()
     except (StudyError, sqlite3.Error):
         return None
-    return json.loads(row[0]).get("check") if row else None
+    return json.loads(row[0]) if row else None
+
+
+def peek_check(db: Path, card_id: str) -> str | None:
+    """The check a code card names, or None (not a code card, or no current database)."""
+    card = peek_card(db, card_id)
+    return card.get("check") if card and card.get("type") == "code" else None
 
 
 def start_grading(check: str | None, path: Path) -> tuple[str, Future] | None:
@@ -99,70 +104,100 @@ def start_grading(check: str | None, path: Path) -> tuple[str, Future] | None:
     return check, future
 
 
-def grade_file(store: "Store | None", card: "CodeCard", path: Path, today: date, *, record: bool = True,
-               started: tuple[str, Future] | None = None):
-    """Grade the file at `path` against the card's check; store the submission unless `record` is off.
-
-    `started` is a grading begun early by `start_grading`; it is used when it graded the same check.
-    """
-    from studycli.grading import grade
-    from studycli.store import Submission, utc_now
-
+def read_answer(path: Path, card_id: str) -> str:
+    """The learner's file as text; a usage error when it is missing or unreadable."""
     if not path.is_file():
-        raise UsageError(f"{path}: no such file (write one with `study stub {card.id}`)")
+        raise UsageError(f"{path}: no such file (write one with `study stub {card_id}`)")
     try:
-        code = path.read_text(encoding="utf-8", errors="replace")
+        return path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def grade_file(check: str, path: Path, started: tuple[str, Future] | None = None):
+    """The verdict for the file at `path`; `started` is a grading begun early by `start_grading`,
+    used when it graded the same check."""
+    from studycli.grading import grade
+
     early_check, early = started or (None, None)
-    verdict = early.result() if early is not None and early_check == card.check else grade(card.check, path)
-    if record and store is not None:
-        store.add_submission(Submission(
-            card_id=card.id, check_name=card.check, submitted_at=utc_now(), study_day=today,
-            status=verdict.status, duration_ms=verdict.duration_ms, code=code, verdict=verdict.to_json()))
-    return verdict
+    return early.result() if early is not None and early_check == check else grade(check, path)
 
 
-def check(card_id: str, file: Path, *, db: Path | None = None, extra_content: list[Path] | None = None,
-          record: bool = True):
-    """`study check`: (verdict, the grade it counted as, or None) for `file` against a code card.
-
-    Grading starts before the database layer loads, from the card's check read with plain
-    sqlite3 when the database is current; with `record` off the ORM is then never loaded.
-    """
+def record_submission(db: Path, card_id: str, check: str, today: date, verdict, code: str, *,
+                      count_review: bool) -> int | None:
+    """Store the submission and, with `count_review`, a pass as the day's review of the card;
+    one transaction, plain sqlite3. Returns the grade the pass counted as, or None."""
     from studycli import dbfile
+    from studycli.dbfile import utc_now
 
-    db_file = paths.db_path(db)
-    current = dbfile.is_current(db_file, paths.deck_dirs(extra_content))
-    started = start_grading(peek_check(db_file, card_id) if current else None, file)
-    if started is not None and not record:
-        return started[1].result(), None
-    from studycli import session
-
-    store, cards = session.open_study(db, extra_content)
-    card = code_card(cards, card_id)
-    today = paths.study_day()
-    verdict = grade_file(store, card, file, today, record=record, started=started)
-    return verdict, record_check_pass(store, card, today) if verdict.passed and record else None
+    with dbfile.writer(db) as conn:
+        dbfile.insert(conn, "submissions", {
+            "card_id": card_id, "check_name": check, "submitted_at": utc_now(), "study_day": today,
+            "status": verdict.status, "duration_ms": verdict.duration_ms, "code": code, "verdict": verdict.to_json()})
+        return count_as_review(conn, card_id, today) if count_review and verdict.passed else None
 
 
-def record_check_pass(store: "Store", card: "CodeCard", today: date) -> int | None:
+def count_as_review(conn, card_id: str, today: date) -> int | None:
     """A pass with `study check` counts as the day's review of a due or new card.
 
     Graded 5 when it is the first submission of the day, 3 after earlier failed attempts; a
     card already reviewed today, or not yet due, keeps its schedule. Returns the grade given.
     """
-    state = store.state(card.id)
-    if state.due is not None and state.due > today:
+    from studycli import dbfile
+
+    ef, repetitions, interval, due, lapses = conn.execute(
+        "SELECT ef, repetitions, interval, due, lapses FROM card_states WHERE card_id = ?", (card_id,)).fetchone()
+    before = scheduler.SM2State(ef, repetitions, interval, date.fromisoformat(due) if due else None, lapses)
+    if before.due is not None and before.due > today:
         return None
-    if any(r.study_day == today and r.scheduled for r in store.history(card.id)):
+    day = today.isoformat()
+    if conn.execute("SELECT 1 FROM reviews WHERE card_id = ? AND study_day = ? AND scheduled LIMIT 1",
+                    (card_id, day)).fetchone():
         return None
-    attempts = store.submissions_on(card.id, today)
+    [(attempts,)] = conn.execute("SELECT COUNT(*) FROM submissions WHERE card_id = ? AND study_day = ?",
+                                 (card_id, day)).fetchall()
     quality = scheduler.code_quality(first_try=attempts <= 1)
-    with store.transaction() as tx:
-        before = tx.state(card.id)
-        tx.record(card.id, quality, before, scheduler.review(before, quality, today), day=today, mode="check")
+    after = scheduler.review(before, quality, today)
+    dbfile.insert(conn, "reviews", dbfile.review_row(card_id, quality, before, after, day=today, mode="check"))
+    conn.execute("UPDATE card_states SET ef = ?, repetitions = ?, interval = ?, due = ?, lapses = ? WHERE card_id = ?",
+                 (after.ef, after.repetitions, after.interval, after.due.isoformat(), after.lapses, card_id))
     return quality
+
+
+def check(places: paths.Places, card_id: str, file: Path, *, record: bool = True):
+    """`study check`: (verdict, the grade it counted as, or None) for `file` against a code card.
+
+    Straight down: read the card with plain sqlite3, grade, store with plain sqlite3. Grading
+    starts at once on a current database; only a new or changed one loads the database layer,
+    to migrate and sync.
+    """
+    from studycli import dbfile
+
+    current = dbfile.is_current(places.db, places.decks)
+    started = start_grading(peek_check(places.db, card_id), file) if current else None
+    if not current:
+        from studycli import session
+
+        session.open_study(places)
+    card = peek_card(places.db, card_id)
+    if card is None or card.get("type") != "code":
+        raise UsageError(not_a_code_card(places.db, card_id, card is not None))
+    code = read_answer(file, card_id)
+    verdict = grade_file(card["check"], file, started)
+    if not record:
+        return verdict, None
+    return verdict, record_submission(places.db, card_id, card["check"], places.today, verdict, code,
+                                      count_review=True)
+
+
+def not_a_code_card(db: Path, card_id: str, is_a_card: bool) -> str:
+    from studycli import dbfile
+
+    with dbfile.reader(db) as conn:
+        code_ids = [r[0] for r in conn.execute(
+            "SELECT id FROM cards WHERE type = 'code' AND NOT retired ORDER BY position LIMIT 9")]
+    what = "is not a code card" if is_a_card else "is not a card"
+    return f"{card_id!r} {what}; code cards: {', '.join(code_ids[:8])}{', ...' if len(code_ids) > 8 else ''}"
 
 
 def fresh_start(card: "CodeCard", path: Path) -> Path | None:
@@ -227,7 +262,9 @@ def practise(card: "CodeCard", io, store: "Store", today: date) -> "Outcome":
                 io.hint("no more hints for this card")
             continue
         attempts += 1
-        verdict = grade_file(store, card, path, today)
+        code = read_answer(path, card.id)
+        verdict = grade_file(card.check, path)
+        record_submission(store.path, card.id, card.check, today, verdict, code, count_review=False)
         io.code_verdict(verdict)
         if verdict.passed:
             quality = scheduler.code_quality(first_try=not failed_before and hints_shown == 0)

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studycli import answers, cardtypes, paths, scheduler
 from studycli.errors import UsageError
-from studycli.store import Catalog, Store
+
+if TYPE_CHECKING:   # the database layer loads in open_study, not when a plain reader is enough
+    from studycli.store import Catalog, Store
 
 
 def check_readable(path: Path) -> None:
@@ -25,20 +29,35 @@ def check_readable(path: Path) -> None:
                          "study review creates a new database")
 
 
-def open_study(db: Path | None = None, extra_content: list[Path] | None = None, *,
-               reading: bool = False) -> tuple[Store, Catalog]:
-    """The store, synced with every deck, and the active cards by id.
+def open_study(places: paths.Places | None = None, *, reading: bool = False) -> tuple[Store, Catalog]:
+    """The store, synced with every deck, and the active cards by id (places: from the
+    environment unless given).
 
     With `reading`, a database path in a missing folder is a usage error rather than a new file.
     """
-    path = paths.db_path(db)
+    places = places or paths.resolve()
     if reading:
-        check_readable(path)
-    created = not path.exists() or path.stat().st_size == 0
-    store = Store.open(path)
+        check_readable(places.db)
+    created = not places.db.exists() or places.db.stat().st_size == 0
+    from studycli.store import Store
+
+    store = Store.open(places.db)
     store.created = created
-    cards = store.sync(paths.deck_dirs(extra_content))
+    cards = store.sync(places.decks)
     return store, cards
+
+
+@contextmanager
+def open_for_reading(places: paths.Places):
+    """A read-only sqlite3 connection to a current database: plain SQL, no ORM, when nothing
+    changed; otherwise the store migrates and syncs first (once), then the same."""
+    from studycli import dbfile
+
+    check_readable(places.db)
+    if not dbfile.is_current(places.db, places.decks):
+        open_study(places)
+    with dbfile.reader(places.db) as conn:
+        yield conn
 
 
 def check_filters(cards: Catalog, topic: str | None, card_type: str | None) -> None:

@@ -360,14 +360,8 @@ class Transaction:
             state.ef, state.repetitions, state.interval = after.ef, after.repetitions, after.interval
             state.due, state.lapses = after.due, after.lapses
             self.session.add(state)
-        review = Review(
-            card_id=card_id, reviewed_at=utc_now(), study_day=day, quality=quality, mode=mode,
-            scheduled=after is not None,
-            ef_before=before.ef, repetitions_before=before.repetitions, interval_before=before.interval,
-            due_before=before.due, lapses_before=before.lapses,
-            ef_after=state.ef, repetitions_after=state.repetitions, interval_after=state.interval,
-            due_after=state.due, duration_ms=duration_ms, answer=answer,
-        )
+        review = Review(**dbfile.review_row(card_id, quality, before, after, day=day, mode=mode,
+                                            duration_ms=duration_ms, answer=answer))
         self.session.add(review)
         self.session.flush()
         self.session.expunge(review)
