@@ -298,7 +298,8 @@ def sampler(
     """
     from studycli import demo as models, sampler as sampling, ui
 
-    settings = {k: v for k, v in (("temperature", temperature), ("top_k", top_k), ("top_p", top_p)) if v is not None}
+    asked = {k: v for k, v in (("temperature", temperature), ("top_k", top_k), ("top_p", top_p)) if v is not None}
+    settings, chosen = sampling.settings_to_show(asked)
     if sum((logits is not None, demo, prompt is not None or model is not None)) > 1:
         raise UsageError("give one of --prompt/--model, --logits or --demo")
     if logits is not None:
@@ -309,6 +310,7 @@ def sampler(
         models.one_blas_thread()
         data = models.sampler_report(prompt if prompt is not None else models.SAMPLER_PROMPT, model, top_n=show,
                                      samples=models.SAMPLER_SETTINGS if samples else (), **settings)
+    data["settings_chosen"] = chosen
     ui.sampler(data, as_json=as_json)
 
 
@@ -402,8 +404,12 @@ def generate(
     gpt, tokenizer = demo.load(model)
     pieces = demo.stream(gpt, tokenizer, prompt, max_tokens, temperature, top_k, top_p, seed)
     typer.echo(prompt, nl=False)
-    for piece in pieces:
-        typer.echo(piece, nl=False)
+    try:
+        for piece in pieces:
+            typer.echo(piece, nl=False)
+    except KeyboardInterrupt:   # the text so far stays; the line ends cleanly
+        typer.echo()
+        raise typer.Exit(130) from None
     typer.echo()
 
 
@@ -423,22 +429,56 @@ def finetune(
 
     from studycli import demo, ui
 
-    def progress(mode_name, step, train_loss, val_loss):
-        typer.echo(f"{mode_name} step {step}: train {train_loss:.3f}, held-out {val_loss:.3f}", err=True)
+    modes = demo.finetune_modes(mode)
+    try:
+        with ui.training_progress(total=steps * len(modes), label="fine-tuning") as progress:
+            def on_eval(mode_name, step, train_loss, val_loss):
+                progress(modes.index(mode_name) * steps + step,
+                         f"{mode_name} step {step}: train {train_loss:.3f}, held-out {val_loss:.3f}")
 
-    report = demo.finetune_report(model, steps=steps, seed=seed, modes=mode, on_eval=progress)
+            report = demo.finetune_report(model, steps=steps, seed=seed, modes=mode, on_eval=on_eval)
+    except KeyboardInterrupt:
+        ui.note("stopped: nothing was saved (fine-tuning here is a comparison, never written to disk)")
+        raise typer.Exit(130) from None
     typer.echo(json.dumps(report, indent=2) if as_json else ui.render_finetune(report))
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}, short_help="Train a character-level GPT on Shakespeare.")
-def train(ctx: typer.Context) -> None:
+@app.command(short_help="Train a character-level GPT on Shakespeare.")
+def train(
+    minutes: Annotated[Optional[float], typer.Option(help="Stop after this much wall-clock time.")] = None,
+    steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps (give this, --minutes, or both).")] = None,
+    out: Annotated[Path, typer.Option(metavar="DIR", help="Checkpoint directory to write.")] = Path("out/shakespeare-char"),
+    dtype: Annotated[str, typer.Option(help="Dtype of the saved weights: float32, or float16 for half the file.")] = "float32",
+    n_embd: Annotated[Optional[int], typer.Option("--n-embd", help="Model width (default 128).")] = None,
+    n_layer: Annotated[Optional[int], typer.Option("--n-layer", help="Transformer blocks (default 4).")] = None,
+    n_head: Annotated[Optional[int], typer.Option("--n-head", help="Attention heads (default 4).")] = None,
+    context: Annotated[Optional[int], typer.Option(help="Characters the model reads at once (default 64).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Windows per step (default 12).")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default 2e-3).")] = None,
+    min_lr: Annotated[Optional[float], typer.Option("--min-lr", help="Learning rate at the end of the cosine (default 2e-4).")] = None,
+    warmup_steps: Annotated[Optional[int], typer.Option("--warmup-steps", help="Steps of linear warm-up (default 100).")] = None,
+    weight_decay: Annotated[Optional[float], typer.Option("--weight-decay", help="AdamW decay on 2-D weights (default 0.1).")] = None,
+    beta1: Annotated[Optional[float], typer.Option(help="Adam's first-moment decay (default 0.9).")] = None,
+    beta2: Annotated[Optional[float], typer.Option(help="Adam's second-moment decay (default 0.99).")] = None,
+    grad_clip: Annotated[Optional[float], typer.Option("--grad-clip", help="Largest global gradient norm (default 1.0).")] = None,
+    eval_every: Annotated[Optional[int], typer.Option("--eval-every", help="Steps between held-out evaluations (default 250).")] = None,
+    eval_windows: Annotated[Optional[int], typer.Option("--eval-windows", help="Held-out windows per evaluation (default 128).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed for initialisation and batches (default 0).")] = None,
+) -> None:
     """Train a character-level GPT on Shakespeare with engine/ (needs: pip install 'studycli[train]').
 
-    Options as `python -m engine.train --help`. Example: study train --minutes 5 --out my-model
+    Example: study train --minutes 5 --out my-model
     """
     from engine import train as training
 
-    raise typer.Exit(training.main(ctx.args))
+    given = {"minutes": minutes, "steps": steps, "n-embd": n_embd, "n-layer": n_layer, "n-head": n_head,
+             "context": context, "batch-size": batch_size, "lr": lr, "min-lr": min_lr, "warmup-steps": warmup_steps,
+             "weight-decay": weight_decay, "beta1": beta1, "beta2": beta2, "grad-clip": grad_clip,
+             "eval-every": eval_every, "eval-windows": eval_windows, "seed": seed}
+    if minutes is None and steps is None:
+        raise UsageError("give --minutes, --steps or both, e.g. study train --minutes 5")
+    argv = ["--out", str(out), "--dtype", dtype] + [a for k, v in given.items() if v is not None for a in (f"--{k}", str(v))]
+    raise typer.Exit(training.main(argv))
 
 
 def main(args: list[str] | None = None) -> None:

@@ -97,10 +97,14 @@ def stages(logits, labels=None, temperature=1.0, top_k=0, top_p=1.0, top_n=10, c
 
 
 def demo(top_n=10, **settings) -> dict:
-    """stages() for the built-in example, with DEMO_SETTINGS unless other settings are given."""
-    return stages(
-        list(DEMO_TOKENS.values()), list(DEMO_TOKENS), top_n=top_n, context=DEMO_CONTEXT, **(DEMO_SETTINGS | settings)
-    )
+    """stages() for the built-in example with exactly the settings asked for."""
+    return stages(list(DEMO_TOKENS.values()), list(DEMO_TOKENS), top_n=top_n, context=DEMO_CONTEXT, **settings)
+
+
+def settings_to_show(asked: dict) -> tuple[dict, bool]:
+    """(settings, chosen for you): what was asked, or, when nothing was, DEMO_SETTINGS, so that
+    every column shows its filter at work instead of four identical columns."""
+    return (dict(asked), False) if asked else (dict(DEMO_SETTINGS), True)
 
 
 def _title(name, temperature, top_k, top_p) -> str:

@@ -221,6 +221,36 @@ def study_plan(plan: dict) -> None:
               "there are enough, else 40 s a new card and 15 s a review[/]")
 
 
+class training_progress:
+    """A progress bar with the time left on stderr (or one line per evaluation when stderr is not
+    a terminal); used as `with training_progress(total, label) as update: update(done, text)`."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label = total, label
+        self.bar = None
+
+    def __enter__(self):
+        if err.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("·"), TimeRemainingColumn(), TextColumn("left"), console=err,
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=self.total)
+        return self.update
+
+    def update(self, done: int, text: str) -> None:
+        if self.bar is None:
+            err.print(text, soft_wrap=True)
+            return
+        self.bar.update(self.task, completed=done, description=f"{self.label}: {text}")
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 def settings_list(values: dict[str, str], meanings: dict[str, str]) -> None:
     from rich.table import Table
 
@@ -591,6 +621,9 @@ def sampler_bars(data: dict, console) -> None:
     console.print(table)
     settings = f"temperature {data['temperature']:g} · top_k {data['top_k']} · top_p {data['top_p']:g}"
     console.print(Text(f"{settings}: the bars of each column sum to 1 over all {data['vocab_size']} tokens.", style="dim"))
+    if data.get("settings_chosen"):
+        console.print(Text("No settings given, so these show every filter at work; try --temperature, --top-k "
+                           "and --top-p with your own values.", style="dim"))
 
 
 def sparkline(values, low, high) -> str:
