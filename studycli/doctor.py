@@ -64,7 +64,9 @@ def _sandbox() -> list[tuple[str, bool, str]]:
 
     mode, _ = sandbox.isolation()
     refused = sandbox.refusal(mode)
-    rows = [("grading sandbox", refused is None, sandbox.report())]
+    # The report's own "grading sandbox:" label is the row's name here; its lines are one paragraph.
+    summary = " ".join(sandbox.report().removeprefix("grading sandbox:").split())
+    rows = [("grading sandbox", refused is None, summary)]
     for layer, on in sandbox.layers(mode).items():
         rows.append((f"  {layer}", on, ("on: " if on else "off: without it, not ") + LAYER_MEANING[layer]))
     return rows

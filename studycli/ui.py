@@ -56,9 +56,38 @@ def clean(text: str) -> str:
 
 
 def _markdown(text: str):
-    from rich.markdown import Markdown  # loads a Markdown parser: only when a card is shown
+    return _dotted_markdown()(clean(text))
 
-    return Markdown(clean(text))
+
+def _dotted_markdown():
+    """rich's Markdown, with numbered lists that keep their dot ("1. first", not "1 first").
+
+    Built on first use: the Markdown parser loads only when a card is shown.
+    """
+    global _DottedMarkdown
+    if _DottedMarkdown is None:
+        from rich.markdown import ListItem, Markdown
+        from rich.segment import Segment
+
+        class DottedListItem(ListItem):
+            def render_number(self, console, options, number, last_number):
+                width = len(str(last_number)) + 3
+                lines = console.render_lines(self.elements, options.update(width=options.max_width - width),
+                                             style=self.style)
+                style = console.get_style("markdown.item.number", default="none")
+                for i, line in enumerate(lines):
+                    yield Segment(f"{number}.".rjust(width - 1) + " " if i == 0 else " " * width, style)
+                    yield from line
+                    yield Segment("\n")
+
+        class DottedMarkdown(Markdown):
+            elements = {**Markdown.elements, "list_item_open": DottedListItem}
+
+        _DottedMarkdown = DottedMarkdown
+    return _DottedMarkdown
+
+
+_DottedMarkdown = None
 
 
 def markdown(text: str) -> None:
