@@ -206,9 +206,18 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode):
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
 
+MAX_DECK_BYTES = 4 * 2**20       # a deck of 2,000 well-explained cards is about 2 MB
+MAX_CARDS_PER_DECK = 2_000
+
+
 def _read_yaml(path: Path, problems: list[str]):
     """The parsed document, or None after adding the reason to `problems`."""
     try:
+        size = path.stat().st_size
+        if size > MAX_DECK_BYTES:
+            problems.append(f"{path}:1: {size / 2**20:.1f} MB is more than a deck may be "
+                            f"({MAX_DECK_BYTES // 2**20} MB); split it into several decks")
+            return None
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"{path}:1: cannot read: {exc}")
@@ -307,6 +316,9 @@ def parse_deck(path: Path, problems: list[str]) -> Deck | None:
         problems.append(f"{path}:{data.key_lines['order']}: order must be a whole number")
     if cards is not None and not isinstance(cards, list):
         problems.append(f"{path}:{data.key_lines['cards']}: cards must be a list")
+    elif cards is not None and len(cards) > MAX_CARDS_PER_DECK:
+        problems.append(f"{path}:{data.key_lines['cards']}: {len(cards)} cards; a deck holds at most "
+                        f"{MAX_CARDS_PER_DECK}: split it into several decks")
     if len(problems) > deck_problems_before:
         return None
     deck = Deck(topic=topic, title=str(title), path=path, order=order)

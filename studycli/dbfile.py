@@ -186,9 +186,15 @@ def migrate(path: Path) -> None:
 
 def error_message(path: Path, exc: Exception) -> DatabaseError:
     """The one line a learner sees for an SQLite failure on `path` (the transaction rolled back)."""
+    import os
+
     message = str(exc)
     if "locked" in message or "busy" in message:
         return DatabaseError(f"{path} is locked by another program; try again in a moment")
+    if ("unable to open" in message or "readonly" in message) and path.exists() \
+            and not os.access(path.parent, os.W_OK):
+        return DatabaseError(f"{path} is in a read-only folder: SQLite keeps its write-ahead log beside the "
+                             "database, so it cannot be opened there; copy it to a writable folder")
     if "readonly" in message or "read-only" in message:
         return DatabaseError(f"{path} is read-only; studycli needs to write progress there")
     if isinstance(exc, sqlite3.OperationalError) or "unable to open" in message:
@@ -201,10 +207,13 @@ def inspect_file(path: Path) -> int:
 
     Opens read-only, so a file that is not ours, is corrupt or is newer is never modified.
     """
-    if not path.exists() or path.stat().st_size == 0:
-        return 0
     if path.is_dir():
         raise DatabaseError(f"{path} is a folder, not a database file")
+    if path.exists() and not path.is_file():
+        # /dev/null, a FIFO, a device: SQLite would write a journal beside it; nothing is created.
+        raise DatabaseError(f"{path} is not a regular file; give --db a file path (a new one is created)")
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
     with open(path, "rb") as handle:
         if handle.read(16) != SQLITE_HEADER:
             raise DatabaseError(f"{path} is not a studycli database (not an SQLite file); it was left untouched")

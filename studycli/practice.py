@@ -104,11 +104,17 @@ def start_grading(check: str | None, path: Path) -> tuple[str, Future] | None:
     return check, future
 
 
+MAX_ANSWER_BYTES = 2**20   # an answer is a function or two; a bigger file is not graded or stored
+
+
 def read_answer(path: Path, card_id: str) -> str:
-    """The learner's file as text; a usage error when it is missing or unreadable."""
+    """The learner's file as text; a usage error when it is missing, unreadable or too big."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file (write one with `study stub {card_id}`)")
     try:
+        if path.stat().st_size > MAX_ANSWER_BYTES:
+            raise UsageError(f"{path} is {path.stat().st_size / 2**20:.1f} MB; an answer file may be at most "
+                             f"{MAX_ANSWER_BYTES // 1024} KB, so it was neither graded nor stored")
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
@@ -174,6 +180,7 @@ def check(places: paths.Places, card_id: str, file: Path, *, record: bool = True
     from studycli import dbfile
 
     current = dbfile.is_current(places.db, places.decks)
+    code = read_answer(file, card_id)
     started = start_grading(peek_check(places.db, card_id), file) if current else None
     if not current:
         from studycli import session
@@ -182,7 +189,6 @@ def check(places: paths.Places, card_id: str, file: Path, *, record: bool = True
     card = peek_card(places.db, card_id)
     if card is None or card.get("type") != "code":
         raise UsageError(not_a_code_card(places.db, card_id, card is not None))
-    code = read_answer(file, card_id)
     verdict = grade_file(card["check"], file, started)
     if not record:
         return verdict, None

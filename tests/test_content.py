@@ -232,3 +232,13 @@ def test_a_deck_reusing_a_built_in_id_or_topic_fails_lint(tmp_path):
     _, problems = content.lint([path], [paths.content_dir()])
     assert any("topic 'self-attention' is also used by" in p for p in problems)
     assert any("duplicate card id 'sa-purpose'" in p for p in problems)
+
+
+def test_decks_are_capped_in_size_and_card_count(tmp_path, monkeypatch):
+    many = "topic: many\ntitle: Many\ncards:\n" + "".join(
+        f"  - {{id: c{i}, type: basic, front: f, back: b}}\n" for i in range(content.MAX_CARDS_PER_DECK + 1))
+    [problem] = lint(tmp_path, write(tmp_path, "many.yaml", many))
+    assert "at most 2000" in problem and ":3:" in problem
+    monkeypatch.setattr(content, "MAX_DECK_BYTES", 1000)
+    [problem] = lint(tmp_path, write(tmp_path, "big.yaml", GOOD + "# " + "x" * 2000 + "\n"))
+    assert problem.startswith(str(tmp_path / "big.yaml") + ":1:") and "split it" in problem

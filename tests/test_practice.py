@@ -156,3 +156,13 @@ def test_a_missing_editor_falls_back_to_the_path(code_run, study_env, monkeypatc
     assert result.exit_code == 0, result
     assert "cannot start the editor" in result.stdout and "yourself" in " ".join(result.stdout.split())
     assert rows(study_env, "SELECT quality FROM reviews") == [(5,)]
+
+
+def test_an_answer_file_over_the_cap_is_neither_graded_nor_stored(code_run, study_env, tmp_path):
+    from studycli import practice
+
+    huge = tmp_path / "huge.py"
+    huge.write_text(RIGHT + "#" * (practice.MAX_ANSWER_BYTES + 1) + "\n")
+    result = code_run(f"check k-softmax {huge}")
+    assert result.exit_code == 2 and "at most 1024 KB" in result.stderr and result.stderr.count("\n") == 1
+    assert not study_env.exists() or rows(study_env, "SELECT count(*) FROM submissions") == [(0,)]

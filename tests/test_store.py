@@ -161,3 +161,25 @@ def test_undo_of_a_repeat_leaves_the_schedule(tmp_path):
 
 def test_database_error_is_a_usage_error():
     assert DatabaseError("x").exit_code == 2
+
+
+def test_a_special_file_as_database_is_refused_and_nothing_is_created_beside_it(run, tmp_path, monkeypatch):
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("STUDYCLI_DB", str(fifo))
+    for command in ("stats", "review"):
+        result = run(command, input="q\n")
+        assert result.exit_code == 2 and "not a regular file" in result.stderr and result.stderr.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_a_database_in_a_read_only_folder_is_reported_as_such(tmp_path, monkeypatch):
+    import os
+
+    db = tmp_path / "study.db"
+    db.write_bytes(b"")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    message = str(dbfile.error_message(db, sqlite3.OperationalError("unable to open database file")))
+    assert "read-only folder" in message and "damaged" not in message
