@@ -22,36 +22,48 @@ from studycli.errors import StudyError, UsageError
 FORMAT = "studycli-progress"
 VERSION = 1
 
-# Column kinds: "str", "int", "float", "bool", "date" (YYYY-MM-DD), "object"; a "?" allows null.
-SECTIONS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
-    # section: (table, order, [(column, kind)])
-    "cards": ("cards", "position, id", [
-        ("id", "str"), ("topic", "str"), ("type", "str"), ("position", "int"), ("retired", "bool"),
-        ("data", "object")]),
-    "states": ("card_states", "card_id", [
-        ("card_id", "str"), ("ef", "float"), ("repetitions", "int"), ("interval", "int"), ("due", "date?"),
-        ("lapses", "int")]),
-    "reviews": ("reviews", "id", [
-        ("id", "int"), ("card_id", "str"), ("reviewed_at", "str"), ("study_day", "date"), ("quality", "int"),
-        ("mode", "str"), ("scheduled", "bool"), ("ef_before", "float"), ("repetitions_before", "int"),
-        ("interval_before", "int"), ("due_before", "date?"), ("lapses_before", "int"), ("ef_after", "float"),
-        ("repetitions_after", "int"), ("interval_after", "int"), ("due_after", "date?"), ("duration_ms", "int?"),
-        ("answer", "str?")]),
-    "submissions": ("submissions", "id", [
-        ("id", "int"), ("card_id", "str?"), ("check_name", "str"), ("submitted_at", "str"), ("study_day", "date"),
-        ("status", "str"), ("duration_ms", "int?"), ("code", "str"), ("verdict", "str")]),
-    "exams": ("exams", "id", [
-        ("id", "int"), ("started_at", "str"), ("finished_at", "str"), ("study_day", "date"), ("form", "str"),
-        ("seed", "str"), ("topic", "str?"), ("questions", "int"), ("answered", "int"), ("correct", "int"),
-        ("minutes", "float"), ("seconds_used", "float"), ("scaled_score", "int"), ("passed", "bool"),
-        ("ended_by", "str")]),
-    "exam_answers": ("exam_answers", "exam_id, position", [
-        ("exam_id", "int"), ("position", "int"), ("card_id", "str"), ("topic", "str"), ("domain", "int?"),
-        ("question_seed", "str"), ("answer", "str?"), ("correct", "bool"), ("flagged", "bool")]),
-    "settings": ("settings", "key", [("key", "str"), ("value", "str")]),
-}
 # Columns of `cards` that belong to this database's deck sync, not to the learner's progress.
 SYNC_ONLY_COLUMNS = {"content_hash", "added_at", "updated_at"}
+OBJECT_COLUMNS = {("cards", "data")}   # JSON text in the database, an object in the file
+
+
+def _kind(annotation) -> str:
+    """A column's kind for the file: str, int, float, bool, date or object; "?" allows null."""
+    import typing
+    from datetime import date as date_type
+
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    optional = len(args) < len(typing.get_args(annotation))
+    base = args[0] if optional else annotation
+    name = {str: "str", int: "int", float: "float", bool: "bool", date_type: "date"}[base]
+    return name + ("?" if optional else "")
+
+
+def _section(model, order: str) -> tuple[str, str, list[tuple[str, str]]]:
+    """(table, order, [(column, kind)]) of a SQLModel table, read off its fields."""
+    table = model.__tablename__
+    columns = [(name, "object" if (table, name) in OBJECT_COLUMNS else _kind(field.annotation))
+               for name, field in model.model_fields.items()
+               if not (table == "cards" and name in SYNC_ONLY_COLUMNS)]
+    return table, order, columns
+
+
+def _sections() -> dict[str, tuple[str, str, list[tuple[str, str]]]]:
+    """Every section of the file, in order: the store's models are the one description of the tables."""
+    from studycli import store
+
+    return {
+        "cards": _section(store.CardRow, "position, id"),
+        "states": _section(store.CardState, "card_id"),
+        "reviews": _section(store.Review, "id"),
+        "submissions": _section(store.Submission, "id"),
+        "exams": _section(store.Exam, "id"),
+        "exam_answers": _section(store.ExamAnswer, "exam_id, position"),
+        "settings": _section(store.SettingRow, "key"),
+    }
+
+
+SECTIONS = _sections()
 
 
 # ---------------------------------------------------------------- export

@@ -256,3 +256,48 @@ def test_anki_numeric_and_code_cards_say_where_to_practise(tmp_path):
 
         d_model, n_head = map(int, re.search(r"d_model = (\d+) and (\d+) heads", fields[0]).groups())
         assert f"<b>{d_model // n_head}</b>" in fields[1]
+
+
+def test_settings_survive_export_and_import(run, study_env, tmp_path, monkeypatch):
+    assert run("config new-per-day 33").exit_code == 0
+    assert run("config exam-date 2026-06-30").exit_code == 0
+    out = tmp_path / "p.json"
+    assert run(f"export {out}").exit_code == 0
+    monkeypatch.setenv("STUDYCLI_DB", str(tmp_path / "other.db"))
+    assert run(f"import {out}").exit_code == 0
+    assert json.loads(run("config --json").stdout) | {} == {
+        "new-per-day": "33", "exam-date": "2026-06-30", "scheduler": "sm2", "desired-retention": "0.9"}
+
+
+@pytest.mark.parametrize("record, why", [
+    ({"key": "new-per-day", "value": "-3"}, "new-per-day must be"),
+    ({"key": "colour", "value": "blue"}, "no setting 'colour'"),
+])
+def test_a_bad_setting_in_a_progress_file_imports_nothing(run, tmp_path, record, why):
+    out = tmp_path / "p.json"
+    assert run(f"export {out}").exit_code == 0
+    data = json.loads(out.read_text())
+    data["settings"] = [record]
+    data["checksum"] = transfer.checksum(data)
+    out.write_text(json.dumps(data))
+    result = run(f"--db {tmp_path / 'new.db'} import {out}")
+    assert result.exit_code == 2 and why in result.stderr and "nothing was imported" in result.stderr
+
+
+@pytest.mark.parametrize("field, value", [("ef", 1e309), ("interval", -4), ("repetitions", 2**63 - 1)])
+def test_out_of_range_values_in_a_progress_file_import_nothing(run, history, tmp_path, field, value):
+    out = tmp_path / "p.json"
+    assert run(f"export {out}").exit_code == 0
+    data = json.loads(out.read_text())
+    data["states"][0][field] = value
+    data["checksum"] = transfer.checksum(data)
+    out.write_text(json.dumps(data))
+    result = run(f"--db {tmp_path / 'new.db'} import {out}")
+    assert result.exit_code == 2 and f".{field} = " in result.stderr and "nothing was imported" in result.stderr
+
+
+def test_a_deeply_nested_progress_file_is_one_line(run, tmp_path):
+    out = tmp_path / "deep.json"
+    out.write_text("[" * 100_000 + "]" * 100_000)
+    result = run(f"--db {tmp_path / 'new.db'} import {out}")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
