@@ -55,12 +55,9 @@ def root(
     if ctx.invoked_subcommand is None:
         from studycli import session, stats, ui
 
-        store, cards = session.open_study(ctx.obj)
-        today = ctx.obj.today
         with session.open_for_reading(ctx.obj) as conn:
-            numbers = stats.overview(conn, today)
-        queued = session.todays_queue(store, cards, today, new_limit=numbers["new_per_day"])
-        ui.dashboard(numbers, len(queued))
+            numbers = stats.overview(conn, ctx.obj.today, session.todays_new_limit(conn, ctx.obj.today))
+        ui.dashboard(numbers, numbers["due_today"] + numbers["new_left_today"])
 
 
 @app.command(short_help="Review today's due cards, then new ones.")
@@ -85,11 +82,10 @@ def review(
     store, cards = session.open_study(ctx.obj)
     if store.created:
         ui.note(f"created a new progress database at {store.path}")
-    exam_on = session.exam_date(store)
-    if new is None:   # with an exam date, the plan's pace; else the new-per-day setting
-        new = session.new_per_day(store)
-        if exam_on is not None and exam_on > today:
-            new = session.study_plan(store, today, exam_on).new_per_day
+    with session.open_for_reading(ctx.obj) as conn:
+        exam_on = session.exam_date(conn)
+        if new is None:   # with an exam date ahead, the plan's pace; else the new-per-day setting
+            new = session.todays_new_limit(conn, today)
     queue = session.todays_queue(store, cards, today, new_limit=new, limit=limit, topic=topic, card_type=card_type)
     terminal = ui.Terminal()
     code_runner = partial(practice.practise, store=store, today=today)
@@ -193,18 +189,18 @@ def plan(
 
     Example: study plan --exam-date 2027-02-15
     """
-    from datetime import date
-
     from studycli import dbfile, session, settings, ui
 
     today = ctx.obj.today
-    store, _ = session.open_study(ctx.obj)
     if exam_date is not None:
-        dbfile.write_setting(store.path, "exam-date", settings.parse("exam-date", exam_date))
-    exam_on = session.exam_date(store)
-    if exam_on is None:
-        raise UsageError("no exam date yet: study plan --exam-date YYYY-MM-DD (or study config exam-date ...)")
-    schedule = session.study_plan(store, today, exam_on)
+        value = settings.parse("exam-date", exam_date)
+        session.open_study(ctx.obj)   # create or migrate first
+        dbfile.write_setting(ctx.obj.db, "exam-date", value)
+    with session.open_for_reading(ctx.obj) as conn:
+        exam_on = session.exam_date(conn)
+        if exam_on is None:
+            raise UsageError("no exam date yet: study plan --exam-date YYYY-MM-DD (or study config exam-date ...)")
+        schedule = session.study_plan(conn, today, exam_on)
     if as_json:
         return ui.emit_json(schedule.to_dict())
     ui.study_plan(schedule.to_dict())

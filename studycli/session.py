@@ -79,21 +79,23 @@ def select_cards(cards: Catalog, topic: str | None = None, card_type: str | None
     ]
 
 
-def new_per_day(store: Store) -> int:
-    """The stored daily new-card limit (20 unless `study config new-per-day N` changed it)."""
-    from studycli import dbfile, settings
-
-    with dbfile.reader(store.path) as conn:
-        return settings.new_per_day(conn)
-
-
-def exam_date(store: Store) -> date | None:
+def exam_date(conn) -> date | None:
     """The exam date setting, or None."""
-    from studycli import dbfile, settings
+    from studycli import settings
 
-    with dbfile.reader(store.path) as conn:
-        value = settings.read_all(conn)["exam-date"]
+    value = settings.read_all(conn)["exam-date"]
     return date.fromisoformat(value) if value else None
+
+
+def todays_new_limit(conn, today: date) -> int:
+    """New cards to introduce today: the plan's pace while an exam date lies ahead, else the
+    new-per-day setting (20 unless `study config new-per-day N` changed it)."""
+    from studycli import settings
+
+    exam_on = exam_date(conn)
+    if exam_on is not None and exam_on > today:
+        return study_plan(conn, today, exam_on).new_per_day
+    return settings.new_per_day(conn)
 
 
 DUE_COUNTS = """
@@ -104,16 +106,15 @@ SELECT repetitions_before = 0 AND due_before IS NULL, duration_ms FROM reviews
 WHERE mode = 'review' AND duration_ms IS NOT NULL ORDER BY id DESC LIMIT 2000"""
 
 
-def study_plan(store: Store, today: date, exam_on: date):
+def study_plan(conn, today: date, exam_on: date):
     """The plan toward `exam_on` from this database: cards left, what is due when, answering times."""
-    from studycli import dbfile, plan, settings
+    from studycli import plan, settings
 
     if exam_on <= today:
         raise UsageError(f"the exam date {exam_on} is not after today ({today}); study config exam-date YYYY-MM-DD")
-    with dbfile.reader(store.path) as conn:
-        budget = settings.new_per_day(conn)
-        counts = conn.execute(DUE_COUNTS).fetchall()
-        times = conn.execute(ANSWER_TIMES).fetchall()
+    budget = settings.new_per_day(conn)
+    counts = conn.execute(DUE_COUNTS).fetchall()
+    times = conn.execute(ANSWER_TIMES).fetchall()
     new_left = sum(n for due, n in counts if due is None)
     due_on: dict[date, int] = {}
     for due, n in counts:

@@ -92,15 +92,16 @@ def _summary(today: date, topic_rows: list[tuple], review_counts: tuple) -> dict
     }
 
 
-def overview(conn, today: date) -> dict:
-    """Totals and per-topic counts: cards, new, due today, reviews today and ever (the dashboard)."""
+def overview(conn, today: date, new_per_day: int | None = None) -> dict:
+    """Totals and per-topic counts: cards, new, due today, reviews today and ever, and the new
+    cards left today under the daily limit (the dashboard)."""
     from studycli import settings
 
     params = {"today": today.isoformat(), "mature": MATURE_DAYS}
     [counts] = _rows(conn, REVIEW_COUNTS, params)
     summary = _summary(today, _rows(conn, TOPIC_COUNTS, params), counts)
     [(introduced,)] = _rows(conn, NEW_TODAY, params)
-    limit = settings.new_per_day(conn)
+    limit = settings.new_per_day(conn) if new_per_day is None else new_per_day
     summary.update(new_per_day=limit, new_today=introduced,
                    new_left_today=min(summary["new"], max(0, limit - introduced)))
     return summary

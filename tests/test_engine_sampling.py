@@ -328,7 +328,7 @@ def test_sampler_parses_logits_and_renders_bars():
     assert parse_logits("2.0, 1,-0.5") == [2.0, 1.0, -0.5]
     with pytest.raises(UsageError, match="comma-separated"):
         parse_logits("1,two")
-    data = demo()
+    data = demo(temperature=0.8, top_k=8, top_p=0.9)
     json.dumps(data)  # plain data, ready for --json
     console = Console(width=90, record=True, color_system=None)
     render(data, console)
