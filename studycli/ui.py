@@ -221,9 +221,10 @@ def dashboard(overview: dict, queued: int) -> None:
     if queued:
         out.print(f"\n{queued} card(s) waiting: run [bold]study review[/]")
     elif overview["new"] and not overview["new_left_today"]:
+        more = overview["new_per_day"] + 10
         out.print(f"\nNothing waiting: today's {overview['new_per_day']} new cards are done. "
-                  "[bold]study review --new 10[/] takes 10 more today; "
-                  "[bold]study config new-per-day 30[/] changes the daily limit.")
+                  f"[bold]study review --new {more}[/] takes 10 more today; "
+                  f"[bold]study config new-per-day {more}[/] changes the daily limit.")
     else:
         out.print("\nNothing waiting today. [bold]study stats[/] shows your progress.")
 
