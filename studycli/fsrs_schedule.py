@@ -125,6 +125,16 @@ def before_exam(state: FsrsState, today: date, exam_date: date | None) -> FsrsSt
     return state if due == state.due else replace(state, due=due)
 
 
+def missed_on_exam(state: FsrsState, today: date) -> FsrsState:
+    """A question missed in a mock exam: the card is due today (unless due already) and counts a
+    lapse, as SM-2's missed_on_exam does; stability and difficulty wait for that review, which
+    sees the low recall itself. A card never studied stays new (FSRS has no state before a first
+    review), where SM-2 makes it due today."""
+    if state.stability is None:
+        return state
+    return replace(state, due=min(state.due, today), lapses=state.lapses + 1)
+
+
 def to_json(state: FsrsState) -> str:
     """The state as one line of JSON (dates as YYYY-MM-DD), for a text column."""
     data = asdict(state)

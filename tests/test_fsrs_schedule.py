@@ -170,3 +170,13 @@ def test_from_json_rejects_what_to_json_never_wrote(text):
 def test_state_must_be_whole():
     with pytest.raises(ValueError):
         FsrsState(stability=1.0, difficulty=None, due=DAY, last_review=DAY)
+
+
+def test_a_missed_exam_question_is_due_today_and_a_lapse():
+    state = review(review(NEW, 4, DAY), 4, DAY + timedelta(days=2))
+    today = DAY + timedelta(days=5)
+    missed = fs.missed_on_exam(state, today)
+    assert missed.due == today and missed.lapses == state.lapses + 1 and missed.stability == state.stability
+    overdue = fs.missed_on_exam(state, state.due + timedelta(days=3))
+    assert overdue.due == state.due
+    assert fs.missed_on_exam(NEW, today) == NEW
