@@ -1,11 +1,14 @@
-"""Readiness: the fit, the paper's spread and projections."""
+"""Readiness: the fit, the paper's spread, projections, and calibration against simulated learners."""
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 import random
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +16,17 @@ from studycli import fsrs_schedule, plan, readiness as R, scheduler
 from studycli.scheduler import SM2State
 
 DAY = date(2026, 3, 2)
+BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "scheduling.py"
+
+
+def simulated_learners():
+    """benchmarks/scheduling.py as a module (it is a script, not part of the package)."""
+    if "scheduling_benchmark" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("scheduling_benchmark", BENCHMARK)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["scheduling_benchmark"] = module      # dataclasses look their module up here
+        spec.loader.exec_module(module)
+    return sys.modules["scheduling_benchmark"]
 
 
 # ---------------------------------------------------------------- the pieces
@@ -168,3 +182,37 @@ def test_introduction_days_follow_the_plan():
     days = R.introduction_days(p)
     assert len(days) == 100 and days[0] == DAY and days == sorted(days)
     assert days[-1] <= exam - timedelta(days=plan.INTRODUCE_BY_DAYS)
+
+
+# ---------------------------------------------------------------- calibration on simulated learners
+
+
+def check(runs, day):
+    bench = simulated_learners()
+    return bench.calibration(runs, day), bench.calibration(runs, day, now=True)
+
+
+def test_readiness_is_calibrated_on_simulated_learners():
+    """40 seeded learners (not the ones the error terms were tuned on) study the real deck with the
+    plan for 30 days; readiness is asked on day 10 and the exam sat on day 30."""
+    bench = simulated_learners()
+    runs = bench.simulate(40, seed=11, kinds=("sm2+plan",), days=30, check_days=(10,))["sm2+plan"]
+    (mae, cover, _, _), (mae_now, cover_now, _, _) = check(runs, 10)
+    assert mae <= 75 and cover >= 0.8              # on_exam_day against the exam
+    assert mae_now <= 75 and cover_now >= 0.8      # readiness today against a paper sat that day
+
+
+@pytest.mark.slow
+def test_the_benchmarks_targets_on_other_learners():
+    """The benchmark's configuration (60 days, readiness on day 14) on learners of another seed:
+    with the plan >= 90% recalled on the exam day with fewer reviews than plain SM-2, and
+    readiness within 75 points on average, its range covering >= 80% of the scores."""
+    bench = simulated_learners()
+    runs = bench.simulate(40, seed=23)
+    mean_reviews = {k: sum(sum(r.reviews) for r in rs) / len(rs) for k, rs in runs.items()}
+    for kind in ("sm2+plan", "fsrs+plan"):
+        assert sum(r.recalled for r in runs[kind]) / 40 >= 0.9
+        assert mean_reviews[kind] <= mean_reviews["sm2"]
+    for kind, rs in runs.items():
+        (mae, cover, _, _), (mae_now, _, _, _) = check(rs, 14)
+        assert mae <= 75 and cover >= 0.8 and mae_now <= 75, kind
