@@ -84,7 +84,16 @@ def make_plan(today: date, exam_date: date, new_left: int, due_on: dict[date, in
 
 def fit_to_exam(due: date, today: date, exam_date: date | None) -> date:
     """A review date that does not jump past the exam: the card comes back in the final week
-    before it instead, so it is fresh on the day."""
-    if exam_date is None or due <= exam_date or today >= exam_date:
+    before it instead, so it is fresh on the day.
+
+    A review in the final week is that last review: its next date stays where the scheduler put
+    it, even after the exam (moving it again would bring every card back each remaining day).
+    """
+    if exam_date is None or due <= exam_date or today >= final_week(exam_date):
         return due
     return max(today + timedelta(days=1), exam_date - timedelta(days=3))
+
+
+def final_week(exam_date: date) -> date:
+    """The first day of the final week before the exam."""
+    return exam_date - timedelta(days=INTRODUCE_BY_DAYS)

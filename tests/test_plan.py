@@ -43,8 +43,8 @@ def test_due_reviews_and_minutes_come_from_the_counts_and_answering_times():
     assert plan.seconds_per_answer([1000] * 5, [2000] * 50) == (plan.DEFAULT_NEW_SECONDS, 2.0)
 
 
-@given(interval=st.integers(1, 36_500), days_to_exam=st.integers(1, 400))
-def test_no_review_is_scheduled_past_the_exam(interval, days_to_exam):
+@given(interval=st.integers(1, 36_500), days_to_exam=st.integers(8, 400))
+def test_no_review_before_the_final_week_is_scheduled_past_the_exam(interval, days_to_exam):
     exam = TODAY + timedelta(days=days_to_exam)
     state = scheduler.SM2State(ef=2.5, repetitions=3, interval=interval, due=TODAY + timedelta(days=interval))
     fitted = scheduler.before_exam(state, TODAY, exam)
@@ -53,6 +53,23 @@ def test_no_review_is_scheduled_past_the_exam(interval, days_to_exam):
         assert fitted.due >= exam - timedelta(days=7)
     else:
         assert fitted == state
+
+
+@given(interval=st.integers(1, 36_500), days_to_exam=st.integers(-30, 7))
+def test_a_review_in_the_final_week_is_the_last_one_before_the_exam(interval, days_to_exam):
+    exam = TODAY + timedelta(days=days_to_exam)
+    state = scheduler.SM2State(ef=2.5, repetitions=3, interval=interval, due=TODAY + timedelta(days=interval))
+    assert scheduler.before_exam(state, TODAY, exam) == state
+
+
+def test_the_final_week_brings_each_card_back_once():
+    exam = TODAY + timedelta(days=30)
+    state, day, reviews = scheduler.SM2State(ef=2.5, repetitions=3, interval=17, due=TODAY), TODAY, []
+    while state.due < exam:
+        day = state.due
+        state = scheduler.before_exam(scheduler.review(state, 4, day), day, exam)
+        reviews.append(day)
+    assert reviews == [TODAY, exam - timedelta(days=3)] and state.due > exam
 
 
 def test_plan_command_sets_the_date_and_prints_json(run):
