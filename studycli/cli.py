@@ -82,15 +82,17 @@ def review(
     store, cards = session.open_study(ctx.obj)
     if store.created:
         ui.note(f"created a new progress database at {store.path}")
+    from studycli import settings
+
     with session.open_for_reading(ctx.obj) as conn:
-        exam_on = session.exam_date(conn)
+        policy = settings.policy(conn)
         if new is None:   # with an exam date ahead, the plan's pace; else the new-per-day setting
             new = session.todays_new_limit(conn, today)
     queue = session.todays_queue(store, cards, today, new_limit=new, limit=limit, topic=topic, card_type=card_type)
     terminal = ui.Terminal()
     code_runner = partial(practice.practise, store=store, today=today)
     terminal.summary(session.run_review(store, cards, queue, today, terminal, code_runner=code_runner,
-                                        exam_date=exam_on))
+                                        policy=policy))
 
 
 @app.command(short_help="List cards with their schedule.")
@@ -164,9 +166,11 @@ def config(
 
     if value is not None:
         stored = settings.parse(key, value)
-        session.open_study(ctx.obj)   # create or migrate first
-        dbfile.write_setting(ctx.obj.db, key, stored)
-        return ui.note(f"{key} = {stored} (saved in {ctx.obj.db})")
+        rebuilt = session.change_setting(ctx.obj, key, stored)
+        ui.note(f"{key} = {stored} (saved in {ctx.obj.db})")
+        if rebuilt is not None:
+            ui.note(f"the due dates of {rebuilt} reviewed card(s) now follow {stored if key == 'scheduler' else 'it'}")
+        return
     if key is not None and key not in settings.SETTINGS:
         raise UsageError(f"no setting {key!r}; settings: {', '.join(settings.SETTINGS)}")
     with session.open_for_reading(ctx.obj) as conn:
@@ -227,8 +231,12 @@ def exam(
     store, all_cards = session.open_study(ctx.obj, reading=history)
     if history:
         return ui.exam_history(mock.history(store), as_json=as_json)
+    from studycli import settings
+
+    with session.open_for_reading(ctx.obj) as conn:
+        policy = settings.policy(conn)
     result = mock.run(store, all_cards, ui.ExamTerminal(), ctx.obj.today, questions=questions, minutes=minutes,
-                      topic=topic, seed=seed, interrupt=sys.stdin.isatty())
+                      topic=topic, seed=seed, interrupt=sys.stdin.isatty(), policy=policy)
     ui.exam_result(result, mock.DOMAIN_NAMES)
 
 

@@ -128,6 +128,10 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
         "settings",
         ["CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"],
     ),
+    (
+        "FSRS state beside SM-2's",
+        ["ALTER TABLE card_states ADD COLUMN fsrs TEXT"],   # JSON of fsrs_schedule.FsrsState; NULL: none yet
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATIONS_TABLE = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"

@@ -412,7 +412,7 @@ def score(paper: Paper, sitting: Sitting) -> Result:
 # ---------------------------------------------------------------- storing
 
 
-def save(store, result: Result, today: date, started_at: str) -> int:
+def save(store, result: Result, today: date, started_at: str, policy: scheduler.Policy = scheduler.Policy()) -> int:
     """Store the attempt, its answers and each answer's log entry (mode `exam`) in one transaction.
 
     A right answer is logged without touching SM-2; a wrong one makes the card due today.
@@ -438,8 +438,8 @@ def save(store, result: Result, today: date, started_at: str) -> int:
             card_id = g.question.card.id
             before = tx.state(card_id)
             quality = scheduler.EXAM_RIGHT if g.correct else scheduler.EXAM_WRONG
-            after = None if g.correct else scheduler.missed_on_exam(before, today)
-            tx.record(card_id, quality, before, after, day=today, mode="exam", answer=g.typed)
+            after, fsrs = (None, None) if g.correct else scheduler.missed_states(before, before.fsrs, today, policy)
+            tx.record(card_id, quality, before, after, day=today, mode="exam", answer=g.typed, fsrs=fsrs)
     return exam_id
 
 
@@ -471,7 +471,7 @@ def history(store) -> list[dict]:
 
 
 def run(store, cards, io, today: date, *, questions=None, minutes=None, topic=None, seed=None,
-        interrupt: bool = False) -> Result:
+        interrupt: bool = False, policy: scheduler.Policy = scheduler.Policy()) -> Result:
     """Draw a paper, sit it, score it and store it: `study exam`."""
     from studycli.store import utc_now
 
@@ -480,6 +480,6 @@ def run(store, cards, io, today: date, *, questions=None, minutes=None, topic=No
     io.exam_intro(paper)
     sitting = sit(paper, io, interrupt=interrupt)
     result = score(paper, sitting)
-    save(store, result, today, started_at)
+    save(store, result, today, started_at, policy)
     return result
 

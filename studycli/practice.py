@@ -149,10 +149,10 @@ def count_as_review(conn, card_id: str, today: date) -> int | None:
     Graded 5 when it is the first submission of the day, 3 after earlier failed attempts; a
     card already reviewed today, or not yet due, keeps its schedule. Returns the grade given.
     """
-    from studycli import dbfile
+    from studycli import dbfile, settings
 
-    ef, repetitions, interval, due, lapses = conn.execute(
-        "SELECT ef, repetitions, interval, due, lapses FROM card_states WHERE card_id = ?", (card_id,)).fetchone()
+    ef, repetitions, interval, due, lapses, fsrs = conn.execute(
+        "SELECT ef, repetitions, interval, due, lapses, fsrs FROM card_states WHERE card_id = ?", (card_id,)).fetchone()
     before = scheduler.SM2State(ef, repetitions, interval, date.fromisoformat(due) if due else None, lapses)
     if before.due is not None and before.due > today:
         return None
@@ -163,10 +163,11 @@ def count_as_review(conn, card_id: str, today: date) -> int | None:
     [(attempts,)] = conn.execute("SELECT COUNT(*) FROM submissions WHERE card_id = ? AND study_day = ?",
                                  (card_id, day)).fetchall()
     quality = scheduler.code_quality(first_try=attempts <= 1)
-    after = scheduler.review(before, quality, today)
+    after, fsrs = scheduler.next_states(before, fsrs, quality, today, settings.policy(conn))
     dbfile.insert(conn, "reviews", dbfile.review_row(card_id, quality, before, after, day=today, mode="check"))
-    conn.execute("UPDATE card_states SET ef = ?, repetitions = ?, interval = ?, due = ?, lapses = ? WHERE card_id = ?",
-                 (after.ef, after.repetitions, after.interval, after.due.isoformat(), after.lapses, card_id))
+    conn.execute("UPDATE card_states SET ef = ?, repetitions = ?, interval = ?, due = ?, lapses = ?, fsrs = ? "
+                 "WHERE card_id = ?", (after.ef, after.repetitions, after.interval, after.due.isoformat(),
+                                       after.lapses, fsrs, card_id))
     return quality
 
 

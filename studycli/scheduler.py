@@ -84,6 +84,44 @@ def before_exam(state: SM2State, today: date, exam_date: date | None) -> SM2Stat
     return state if due == state.due else replace(state, due=due, interval=(due - today).days)
 
 
+@dataclass(frozen=True)
+class Policy:
+    """How this learner schedules: the algorithm (the `scheduler` setting), FSRS's desired
+    retention, and the exam date reviews must not jump past."""
+
+    algorithm: str = "sm2"              # "sm2" or "fsrs"
+    desired_retention: float = 0.9
+    exam_date: date | None = None
+
+
+def next_states(before, fsrs_before: str | None, quality: int, today: date,
+                policy: Policy = Policy()) -> tuple[SM2State, str | None]:
+    """After one scheduled answer: SM-2's state (always kept, so switching back to SM-2 is exact)
+    and FSRS's state as JSON (None under SM-2). Under FSRS its due date rules; SM-2's interval
+    and EF are carried along untouched."""
+    after = review(before, quality, today)
+    if policy.algorithm != "fsrs":
+        return before_exam(after, today, policy.exam_date), fsrs_before
+    from studycli import fsrs_schedule
+
+    state = fsrs_schedule.from_json(fsrs_before) if fsrs_before else fsrs_schedule.NEW
+    state = fsrs_schedule.review(state, quality, today, policy.desired_retention)
+    state = fsrs_schedule.before_exam(state, today, policy.exam_date)
+    return replace(after, due=state.due), fsrs_schedule.to_json(state)
+
+
+def missed_states(before, fsrs_before: str | None, today: date,
+                  policy: Policy = Policy()) -> tuple[SM2State, str | None]:
+    """A question missed in a mock exam, under either algorithm: due today, a lapse counted."""
+    after = missed_on_exam(before, today)
+    if policy.algorithm != "fsrs" or not fsrs_before:
+        return after, fsrs_before
+    from studycli import fsrs_schedule
+
+    state = fsrs_schedule.missed_on_exam(fsrs_schedule.from_json(fsrs_before), today)
+    return replace(after, due=state.due), fsrs_schedule.to_json(state)
+
+
 def auto_quality(correct: bool) -> int:
     """The grade of an answer the program checked (mcq, ordering, matching, numeric)."""
     return AUTO_RIGHT if correct else AUTO_WRONG

@@ -79,6 +79,51 @@ def select_cards(cards: Catalog, topic: str | None = None, card_type: str | None
     ]
 
 
+SCHEDULED_LOG = """
+SELECT card_id, study_day, quality FROM reviews
+WHERE scheduled AND mode IN ('review', 'check') ORDER BY id"""
+
+
+def change_setting(places: paths.Places, key: str, value: str) -> int | None:
+    """Store a setting (already checked); when it changes how cards are scheduled, rebuild every
+    reviewed card's due date in the same transaction. Returns how many cards were rebuilt."""
+    from studycli import dbfile, settings
+
+    open_study(places)   # create or migrate first
+    with dbfile.writer(places.db) as conn:
+        conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
+        if key in ("scheduler", "desired-retention"):
+            return rebuild_schedule(conn, settings.policy(conn))
+    return None
+
+
+def rebuild_schedule(conn, policy: scheduler.Policy) -> int:
+    """Each reviewed card's due date under `policy`'s algorithm: FSRS replays the card's review
+    log (its state is rebuilt from the answers); SM-2 takes its own state back (the last
+    scheduled review plus SM-2's interval, which FSRS never touched)."""
+    from collections import defaultdict
+    from datetime import timedelta
+
+    log: dict[str, list[tuple[date, int]]] = defaultdict(list)
+    for card_id, day, quality in conn.execute(SCHEDULED_LOG):
+        log[card_id].append((date.fromisoformat(day), quality))
+    intervals = dict(conn.execute("SELECT card_id, interval FROM card_states WHERE due IS NOT NULL"))
+    updates = []
+    for card_id, answers in log.items():
+        if card_id not in intervals:
+            continue
+        if policy.algorithm == "fsrs":
+            from studycli import fsrs_schedule
+
+            state = fsrs_schedule.replay(answers, policy.desired_retention)
+            updates.append((state.due.isoformat(), fsrs_schedule.to_json(state), card_id))
+        else:
+            due = answers[-1][0] + timedelta(days=max(intervals[card_id], 1))
+            updates.append((due.isoformat(), None, card_id))
+    conn.executemany("UPDATE card_states SET due = ?, fsrs = ? WHERE card_id = ?", updates)
+    return len(updates)
+
+
 def exam_date(conn) -> date | None:
     """The exam date setting, or None."""
     from studycli import settings
@@ -204,21 +249,20 @@ class Summary:
 
 
 def record_answer(store: Store, card_id: str, outcome: Outcome, today: date, is_repeat: bool, elapsed_ms: int,
-                  exam_date: date | None = None) -> None:
-    """Grade -> SM-2 -> write, in one transaction; a same-day repeat is logged but leaves SM-2 alone.
-
-    With an exam date, a review SM-2 would put after the exam comes back in the week before it.
-    """
+                  policy: scheduler.Policy = scheduler.Policy()) -> None:
+    """Grade -> schedule -> write, in one transaction; a same-day repeat is logged but leaves the
+    schedule alone. With an exam date, a review that would land after the exam comes back in the
+    week before it."""
     with store.transaction() as tx:
         before = tx.state(card_id)
-        after = None if is_repeat else scheduler.before_exam(scheduler.review(before, outcome.quality, today),
-                                                             today, exam_date)
-        tx.record(card_id, outcome.quality, before, after, day=today,
-                  mode="repeat" if is_repeat else "review", duration_ms=elapsed_ms, answer=outcome.answer)
+        after, fsrs = (None, None) if is_repeat else scheduler.next_states(before, before.fsrs, outcome.quality,
+                                                                           today, policy)
+        tx.record(card_id, outcome.quality, before, after, day=today, mode="repeat" if is_repeat else "review",
+                  duration_ms=elapsed_ms, answer=outcome.answer, fsrs=fsrs)
 
 
 def run_review(store: Store, cards: dict, queue: list[str], today: date, io, code_runner=None,
-               exam_date: date | None = None) -> Summary:
+               policy: scheduler.Policy = scheduler.Policy()) -> Summary:
     """Ask every card in `queue`; cards graded below 4 come back until they reach 4."""
     summary = Summary()
     started = time.monotonic()
@@ -237,7 +281,7 @@ def run_review(store: Store, cards: dict, queue: list[str], today: date, io, cod
             outcome = ask_card(card, io, seed=f"{card_id}:{today}:{shown}", code_runner=code_runner)
             elapsed_ms = int((time.monotonic() - asked) * 1000)
             if outcome.quality is not None:
-                record_answer(store, card_id, outcome, today, is_repeat, elapsed_ms, exam_date)
+                record_answer(store, card_id, outcome, today, is_repeat, elapsed_ms, policy)
             pending.pop(0)
             if outcome.quality is None:
                 summary.skipped += 1

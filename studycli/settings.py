@@ -81,3 +81,12 @@ def read_all(conn) -> dict[str, str]:
 
 def new_per_day(conn) -> int:
     return int(read_all(conn)["new-per-day"])
+
+
+def policy(conn):
+    """How to schedule, from the settings: algorithm, desired retention, exam date."""
+    from studycli.scheduler import Policy
+
+    values = read_all(conn)
+    exam = date.fromisoformat(values["exam-date"]) if values["exam-date"] else None
+    return Policy(values["scheduler"], float(values["desired-retention"]), exam)

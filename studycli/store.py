@@ -50,6 +50,7 @@ class CardState(SQLModel, table=True):
     interval: int
     due: Optional[date] = None
     lapses: int = 0
+    fsrs: Optional[str] = None   # FSRS's state as JSON, kept while the scheduler setting is fsrs
 
 
 class Review(SQLModel, table=True):
@@ -319,7 +320,7 @@ class Store:
     def states(self) -> dict[str, CardState]:
         """The SM-2 state of every card, retired ones included, by card id."""
         columns = select(CardState.card_id, CardState.ef, CardState.repetitions, CardState.interval,
-                         CardState.due, CardState.lapses)
+                         CardState.due, CardState.lapses, CardState.fsrs)
         with self.read() as session:   # plain rows, not ORM objects: ten times faster on big decks
             return {row[0]: CardState.model_construct(**row._mapping) for row in session.exec(columns)}
 
@@ -353,12 +354,14 @@ class Transaction:
         return row.model_copy()
 
     def record(self, card_id: str, quality: int, before: CardState, after=None, *, day: date, mode: str,
-               duration_ms: int | None = None, answer: str | None = None) -> Review:
-        """Log one answer; with `after` (the scheduler's new state) store that state too."""
+               duration_ms: int | None = None, answer: str | None = None, fsrs: str | None = None) -> Review:
+        """Log one answer; with `after` (the scheduler's new state, and FSRS's as JSON under
+        FSRS) store that state too."""
         state = self.session.get(CardState, card_id)
         if after is not None:
             state.ef, state.repetitions, state.interval = after.ef, after.repetitions, after.interval
             state.due, state.lapses = after.due, after.lapses
+            state.fsrs = fsrs if fsrs is not None else state.fsrs
             self.session.add(state)
         review = Review(**dbfile.review_row(card_id, quality, before, after, day=day, mode=mode,
                                             duration_ms=duration_ms, answer=answer))

@@ -202,6 +202,9 @@ def read_progress(source: str) -> dict:
     if data.get("checksum") != checksum(data):
         raise Damaged(f"{name} is damaged: its checksum does not match its contents; nothing was imported")
     data.setdefault("settings", [])   # files written before settings existed hold none
+    for record in data.get("states") or []:
+        if isinstance(record, dict):
+            record.setdefault("fsrs", None)   # ... and before FSRS was an option
     unknown = set(data) - set(SECTIONS) - {"format", "version", "checksum"}
     if unknown:
         raise Damaged(f"{name} is damaged: unknown field(s) {', '.join(sorted(unknown))}; nothing was imported")

@@ -1,0 +1,57 @@
+"""Switching between SM-2 and FSRS: the review log rebuilds FSRS's state; SM-2 takes its own back."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+
+from studycli import fsrs_schedule
+
+
+def states(db):
+    with sqlite3.connect(db) as conn:
+        return {c: (due, fsrs, interval) for c, due, fsrs, interval in
+                conn.execute("SELECT card_id, due, fsrs, interval FROM card_states WHERE due IS NOT NULL")}
+
+
+def log(db, card_id):
+    with sqlite3.connect(db) as conn:
+        return [(date.fromisoformat(d), q) for d, q in conn.execute(
+            "SELECT study_day, quality FROM reviews WHERE card_id = ? AND scheduled AND mode = 'review' ORDER BY id",
+            (card_id,))]
+
+
+def test_switching_to_fsrs_and_back(run, study_env, monkeypatch):
+    assert run("review --topic basics", input="\n5\n\n3\n\n4\n").exit_code == 0
+    monkeypatch.setenv("STUDYCLI_TODAY", "2026-01-02")
+    assert run("review --topic basics", input="\n4\n\n5\n\n4\n" * 2).exit_code == 0
+    sm2 = states(study_env)
+    assert sm2 and all(fsrs is None for _, fsrs, _ in sm2.values())
+
+    switched = run("config scheduler fsrs")
+    assert switched.exit_code == 0 and f"the due dates of {len(sm2)} reviewed card(s) now follow fsrs" in switched.stderr
+    for card_id, (due, fsrs, interval) in states(study_env).items():
+        expected = fsrs_schedule.replay(log(study_env, card_id))
+        assert fsrs_schedule.from_json(fsrs) == expected and due == expected.due.isoformat()
+        assert interval == sm2[card_id][2]                     # SM-2's own state is untouched
+
+    # A review under FSRS follows the package's schedule (at the default retention, 0.9).
+    card_id, (due, fsrs, _) = min(states(study_env).items(), key=lambda kv: kv[1][0])
+    monkeypatch.setenv("STUDYCLI_TODAY", due)
+    before = fsrs_schedule.from_json(fsrs)
+    assert run("review --topic basics --new 0 --limit 1", input="\n4\n").exit_code == 0
+    after = states(study_env)[card_id]
+    assert after[0] == fsrs_schedule.review(before, 4, date.fromisoformat(due)).due.isoformat()
+
+    back = run("config scheduler sm2")
+    assert back.exit_code == 0
+    for card_id, (due, fsrs, interval) in states(study_env).items():
+        last = log(study_env, card_id)[-1][0]
+        assert due == (last + timedelta(days=interval)).isoformat() and fsrs is None
+
+
+def test_scheduler_setting_rejects_other_algorithms(run, study_env):
+    result = run("config scheduler anki")
+    assert result.exit_code == 2 and "sm2 or fsrs" in result.stderr and result.stderr.count("\n") == 1
+    bad = run("config desired-retention 0.5")
+    assert bad.exit_code == 2 and "0.7 to 0.99" in bad.stderr
