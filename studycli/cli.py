@@ -55,8 +55,11 @@ def root(
     if ctx.invoked_subcommand is None:
         from studycli import session, stats, ui
 
+        from studycli import settings
+
         with session.open_for_reading(ctx.obj) as conn:
             numbers = stats.overview(conn, ctx.obj.today, session.todays_new_limit(conn, ctx.obj.today))
+            numbers["readiness"] = stats.readiness_report(conn, ctx.obj.today, settings.policy(conn))
         ui.dashboard(numbers, numbers["due_today"] + numbers["new_left_today"])
 
 
@@ -145,10 +148,15 @@ def stats(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     Example: study stats --json
     """
-    from studycli import session, stats as progress, ui
+    from studycli import exam, session, settings, stats as progress, ui
 
+    today = ctx.obj.today
     with session.open_for_reading(ctx.obj) as conn:
-        ui.stats(progress.report(conn, ctx.obj.today), as_json=as_json)
+        report = progress.report(conn, today)
+        policy = settings.policy(conn)
+        plan = session.study_plan(conn, today, policy.exam_date) if policy.exam_date and policy.exam_date > today else None
+        report["readiness"] = progress.readiness_report(conn, today, policy, plan)
+    ui.stats(report, as_json=as_json, domain_names=exam.DOMAIN_NAMES)
 
 
 @app.command(short_help="List or change the settings.")

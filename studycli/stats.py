@@ -193,3 +193,85 @@ def _weak_card(row) -> dict:
     card_id, topic, ef, lapses, interval, due, data = row
     return {"id": card_id, "topic": topic, "ef": round(ef, 4), "lapses": lapses, "interval": interval,
             "due": due, "text": headline(card_from_dict(json.loads(data)))}
+
+
+# ---------------------------------------------------------------- readiness
+
+EXAM_STYLE_CARDS = """
+SELECT c.id, c.type, c.data, s.ef, s.repetitions, s.interval, s.due, s.lapses, s.fsrs
+FROM cards c JOIN card_states s ON s.card_id = c.id
+WHERE c.retired = 0 AND c.type IN ('mcq', 'ordering', 'matching')
+ORDER BY c.position"""
+LOGGED_ANSWERS = """
+SELECT r.card_id, r.study_day, r.quality, r.interval_before, r.due_before
+FROM reviews r JOIN cards c ON c.id = r.card_id
+WHERE r.scheduled AND r.mode IN ('review', 'check') AND c.type IN ('mcq', 'ordering', 'matching')"""
+NEW_CARDS_IN_ORDER = """
+SELECT c.id FROM cards c JOIN card_states s ON s.card_id = c.id
+WHERE c.retired = 0 AND s.due IS NULL ORDER BY c.position"""
+
+
+def _day(text):
+    return date.fromisoformat(text) if text else None
+
+
+def _guess(kind: str, card: dict) -> float:
+    from studycli import readiness
+
+    options = card.get("choices") or card.get("items") or card.get("pairs") or []
+    answer = card.get("answer")
+    return readiness.guess_rate(kind, len(options), len(answer) if isinstance(answer, list) else 1)
+
+
+def readiness_report(conn, today: date, policy, plan=None) -> dict:
+    """The expected scaled score today (and on the exam day, with `plan`) from every exam-style
+    card's chance of a right answer: the scheduler's state, the forgetting curve fitted to this
+    learner's log, and guessing (studycli.readiness)."""
+    from studycli import readiness
+    from studycli.scheduler import SM2State
+
+    cards = []
+    for card_id, kind, data, ef, repetitions, interval, due, lapses, fsrs in conn.execute(EXAM_STYLE_CARDS):
+        card = json.loads(data)
+        cards.append((card_id, card.get("domain"), _guess(kind, card),
+                      SM2State(ef, repetitions, interval, _day(due), lapses), fsrs))
+    guesses = {card_id: guess for card_id, _, guess, _, _ in cards}
+    recalls, first_answers = [], []
+    for card_id, day, quality, interval_before, due_before in conn.execute(LOGGED_ANSWERS):
+        if due_before is None:
+            first_answers.append((quality >= 3, guesses[card_id]))
+        elif (recall := readiness.sm2_recall(_day(day), quality, interval_before, _day(due_before),
+                                             guesses[card_id])) is not None:
+            recalls.append(recall)
+    fit = readiness.fit_factor(recalls)
+    known = readiness.prior_knowledge(first_answers)
+    use_fsrs = policy.algorithm == "fsrs"
+    if use_fsrs:
+        from studycli import fsrs_schedule
+
+    def state_of(sm2, fsrs):
+        return fsrs_schedule.from_json(fsrs) if use_fsrs and fsrs else (fsrs_schedule.NEW if use_fsrs else sm2)
+
+    now = []
+    for _, domain, guess, sm2, fsrs in cards:
+        state = state_of(sm2, fsrs)
+        chance = (readiness.fsrs_chance(state, today, 1.0, guess, known) if use_fsrs
+                  else readiness.sm2_chance(state, today, fit.factor, guess, known))
+        now.append((domain, chance))
+    report = readiness.readiness(now, fit.recalls)
+    report["factor"] = round(fit.factor, 3)
+    if plan is not None and policy.exam_date is not None and policy.exam_date > today:
+        new_ids = [card_id for (card_id,) in conn.execute(NEW_CARDS_IN_ORDER)]
+        introduce = dict(zip(new_ids, readiness.introduction_days(plan)))
+        on_day = []
+        for card_id, domain, guess, sm2, fsrs in cards:
+            state = state_of(sm2, fsrs)
+            if use_fsrs:
+                chance = readiness.project_fsrs(state, today, policy.exam_date, 1.0, guess, known,
+                                                introduce.get(card_id), True, policy.desired_retention)
+            else:
+                chance = readiness.project_sm2(state, today, policy.exam_date, fit.factor, guess, known,
+                                               introduce.get(card_id))
+            on_day.append((domain, chance))
+        report["exam_day"] = readiness.on_exam_day(on_day, fit.recalls, (policy.exam_date - today).days)
+    return report

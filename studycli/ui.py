@@ -218,6 +218,10 @@ def dashboard(overview: dict, queued: int) -> None:
               f"({overview['new']} not yet studied)")
     out.print(f"  reviewed today  {overview['reviews_today']}")
     out.print(f"  cards in decks  {overview['cards']}")
+    if overview.get("readiness"):
+        ready = overview["readiness"]
+        sure = "" if ready["confident"] else " (few reviews yet: a wide range)"
+        out.print(f"  readiness       {ready['expected']} expected, {ready['low']}-{ready['high']}{sure}")
     if queued:
         out.print(f"\n{queued} card(s) waiting: run [bold]study review[/]")
     elif overview["new"] and not overview["new_left_today"]:
@@ -342,7 +346,7 @@ def undone(review) -> None:
          f"the card is back to {schedule}.")
 
 
-def stats(report: dict, as_json: bool) -> None:
+def stats(report: dict, as_json: bool, domain_names: dict[int, str] | None = None) -> None:
     """`study stats`: the per-topic table, streak, heatmap, forecast and weakest cards."""
     if as_json:
         return emit_json(report)
@@ -371,6 +375,8 @@ def stats(report: dict, as_json: bool) -> None:
     _heatmap(report["heatmap"])
     out.print("\n[bold]due per day[/], next 30 days (overdue counted today)")
     _bars(report["forecast"])
+    if report.get("readiness"):
+        readiness(report["readiness"], names=domain_names)
     if report["weakest"]:
         weak = Table("card", "topic", "EF", "lapses", "interval", "due", "question", box=None, header_style="bold")
         for card in report["weakest"]:
@@ -378,6 +384,24 @@ def stats(report: dict, as_json: bool) -> None:
                          card["due"], card["text"])
         out.print("\n[bold]weakest cards[/] (lowest EF, most lapses)")
         out.print(weak)
+
+
+def readiness(ready: dict, names: dict[int, str] | None = None) -> None:
+    """The predicted exam score today (and on the exam day): expected, range, per domain, and what it rests on."""
+    from rich.table import Table
+
+    out.print(f"\n[bold]readiness[/]: expected [bold]{ready['expected']}[/] today, "
+              f"90% range {ready['low']}-{ready['high']} (pass 700)")
+    day = ready.get("exam_day")
+    if day:
+        out.print(f"on the exam day, if you keep the plan: [bold]{day['expected']}[/] ({day['low']}-{day['high']})")
+    table = Table("domain", "today", "range", *(("exam day",) if day else ()), "cards", box=None, header_style="bold")
+    for d, numbers in sorted(ready["by_domain"].items(), key=lambda kv: int(kv[0])):
+        name = f"{d}: {names[int(d)]}" if names else str(d)
+        extra = (str(day["by_domain"][d]["expected"]),) if day else ()
+        table.add_row(name, str(numbers["expected"]), f"{numbers['low']}-{numbers['high']}", *extra, str(numbers["cards"]))
+    out.print(table)
+    out.print(Text(ready["note"], style="dim"))
 
 
 HEAT = " ░▒▓█"   # no reviews, then four steps up to the busiest day

@@ -81,3 +81,18 @@ def test_plan_command_sets_the_date_and_prints_json(run):
     assert run("plan --exam-date 2025-12-01").exit_code == 2       # before today (2026-01-01)
     bad = run("config exam-date soon")
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_readiness_in_stats_json_and_on_the_dashboard(run):
+    report = json.loads(run("stats --json").stdout)["readiness"]
+    assert {"expected", "low", "high", "by_domain", "confident", "note"} <= set(report)
+    assert 100 <= report["low"] <= report["expected"] <= report["high"] <= 1000
+    assert not report["confident"] and "the range is wide" in report["note"]     # nothing studied yet
+    assert "exam_day" not in report
+    assert f"readiness       {report['expected']} expected" in run([]).stdout
+    assert run("config exam-date 2026-03-01").exit_code == 0
+    with_plan = json.loads(run("stats --json").stdout)["readiness"]
+    day = with_plan["exam_day"]
+    assert day["expected"] >= with_plan["expected"] and "exam day" in day["note"]   # studying helps
+    assert "on the exam day, if you keep the plan" in run("stats").stdout
+
