@@ -31,8 +31,8 @@ from engine.layers import (
     logits_from_hidden,
     merge_heads,
     multi_head_attention,
+    qkv_heads,
     scaled_dot_product_attention,
-    split_heads,
 )
 
 INIT_STD = 0.02  # GPT-2's initializer_range
@@ -143,8 +143,7 @@ class KVCache:
 def cached_attention(x, w_qkv, b_qkv, w_out, b_out, n_head, cache, layer):  # [B, T, C] -> [B, T, C]
     """multi_head_attention for T new positions that also attend to the positions in `cache`."""
     past = cache.length
-    qkv = x @ w_qkv + b_qkv  # [B, T, 3C]
-    q, k, v = (split_heads(a, n_head) for a in np.split(qkv, 3, axis=-1))  # 3 x [B, H, T, D]
+    q, k, v = qkv_heads(x, w_qkv, b_qkv, n_head)  # 3 x [B, H, T, D]
     k, v = cache.update(layer, k, v)  # [B, H, past + T, D]
     if q.shape[-2] == 1:
         mask = None  # a single new position sees every stored one: nothing to hide
