@@ -113,6 +113,12 @@ def parameter_shapes(config: GPTConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def block_params(params, i):
+    """The parameters of block i, keyed without the `transformer.h.{i}.` prefix (e.g. "ln_1.weight")."""
+    prefix = f"transformer.h.{i}."
+    return {name.removeprefix(prefix): w for name, w in params.items() if name.startswith(prefix)}
+
+
 class KVCache:
     """Keys and values of the positions already processed, per layer, for incremental decoding.
 
@@ -261,8 +267,7 @@ class GPT:
     def block(self, x, i, cache: KVCache | None = None):  # [B, T, C] -> [B, T, C]
         """Transformer block i: pre-norm attention, then pre-norm MLP, each added to the residual stream."""
         eps, n_head = self.config.layer_norm_epsilon, self.config.n_head
-        prefix = f"transformer.h.{i}."
-        p = {name.removeprefix(prefix): w for name, w in self.params.items() if name.startswith(prefix)}
+        p = block_params(self.params, i)
         attn = p["attn.c_attn.weight"], p["attn.c_attn.bias"], p["attn.c_proj.weight"], p["attn.c_proj.bias"]
         mlp = p["mlp.c_fc.weight"], p["mlp.c_fc.bias"], p["mlp.c_proj.weight"], p["mlp.c_proj.bias"]
         a = layer_norm(x, p["ln_1.weight"], p["ln_1.bias"], eps)
