@@ -229,12 +229,7 @@ class GPT:
 
     def save_pretrained(self, directory) -> None:
         """Writes config.json and model.safetensors, readable by `from_pretrained` and by transformers."""
-        from safetensors.numpy import save_file
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
-        save_file(self.params, directory / WEIGHTS_FILE, metadata={"format": "pt"})
+        save_checkpoint(self.params, self.config, directory)
 
     def new_cache(self, batch_size: int = 1) -> KVCache:
         """An empty KV cache for this model."""
@@ -303,3 +298,20 @@ class GPT:
     def n_params(self) -> int:
         """The number of parameters (the tied head counted once)."""
         return sum(a.size for a in self.params.values())
+
+
+def save_checkpoint(params, config: GPTConfig, directory, dtype="float32") -> None:
+    """Writes a GPT-2 checkpoint directory: config.json and model.safetensors (`params` in `dtype`).
+
+    Readable by `GPT.from_pretrained` and by transformers; float16 halves the file. The weights
+    go to a temporary file first, so a crash mid-write never leaves half a checkpoint.
+    """
+    from safetensors.numpy import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    arrays = {name: np.ascontiguousarray(w, dtype=dtype) for name, w in params.items()}
+    tmp = directory / (WEIGHTS_FILE + ".tmp")
+    save_file(arrays, tmp, metadata={"format": "pt"})
+    tmp.replace(directory / WEIGHTS_FILE)

@@ -243,6 +243,7 @@ def test_kv_cache_respects_the_context_window(model):
 
 def test_save_and_load_round_trip(model, tmp_path):
     model.save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]  # no temporary file left
     assert json.loads((tmp_path / "config.json").read_text())["n_layer"] == 2
     loaded = GPT.from_pretrained(tmp_path)
     assert loaded.config == TINY
