@@ -294,10 +294,10 @@ def test_five_minutes_reach_the_target():
 
 
 # ---------------------------------------------------------------------------------------------
-# fine-tuning (engine.finetune_demo)
+# fine-tuning (engine.finetune_modes)
 
 from engine import backward  # noqa: E402
-from engine import finetune_demo as ft  # noqa: E402
+from engine import finetune_modes as ft  # noqa: E402
 
 
 def small_model(tmp_path=None):
