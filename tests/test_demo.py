@@ -15,12 +15,8 @@ from studycli.errors import UsageError
 # the shipped model
 
 
-def test_shipped_model_loads_fast_and_records_how_it_was_made():
-    import time
-
-    start = time.perf_counter()
+def test_shipped_model_is_a_float16_char_model_that_records_how_it_was_made():
     model, tokenizer = demo.load()
-    assert time.perf_counter() - start < 1.0
     assert (model.config.vocab_size, model.config.n_positions, model.config.n_embd) == (97, 64, 128)
     assert isinstance(tokenizer, CharTokenizer)
     from safetensors import safe_open
@@ -31,6 +27,15 @@ def test_shipped_model_loads_fast_and_records_how_it_was_made():
     assert record["status"] == "done" and record["command"].startswith("python -m engine.train")
     assert record["val_loss"] <= 1.65 and record["minutes"] <= 15.5
     assert (demo.SHIPPED_MODEL / "README.md").is_file()
+
+
+@pytest.mark.slow  # a wall-clock bound: only meaningful on a machine that is not busy
+def test_shipped_model_loads_in_under_a_second():
+    import time
+
+    start = time.perf_counter()
+    demo.load()
+    assert time.perf_counter() - start < 1.0
 
 
 def test_stream_gives_the_same_text_as_generate():

@@ -3,6 +3,8 @@ corpus cleaning, the training loop, checkpoints and fine-tuning in three modes."
 
 import json
 import math
+from itertools import count
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -245,10 +247,15 @@ def test_training_learns_and_is_reproducible():
     assert model_config.n_positions == cfg.context and model_config.vocab_size == 97
 
 
-def test_time_budget_stops_training():
+def test_time_budget_stops_training(monkeypatch):
+    """A budget of 0.6 s, on a clock that moves 0.1 s each time it is read: training stops when it is spent."""
+    clock = count(0.0, 0.1)
+    monkeypatch.setattr(train, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
     data = train.encode(TEXT)
     _, _, history = train.train(tiny_config(steps=None, minutes=0.01), data, data, vocab_size=97)
-    assert 0 < history[-1][1] < 3.0
+    steps, seconds = history[-1][:2]
+    assert 1 <= steps <= 6  # each step reads the clock at least once
+    assert 0.6 <= seconds < 1.0
 
 
 def test_config_needs_steps_or_minutes():
