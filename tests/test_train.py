@@ -342,6 +342,7 @@ def test_finetune_moves_only_what_the_mode_trains(mode):
     assert [c[0] for c in curve] == [0, 10, 20, 30]
     assert curve[-1][2] < curve[0][2]  # it learns the new text
     trained = backward.trainable_names(new, model_config.n_layer, mode)
+    assert trained and set(trained) <= set(new)
     for name, w in new.items():
         before = params.get(name, params["transformer.wte.weight"])  # lm_head starts as a copy of wte
         assert (not np.array_equal(w, before)) == (name in trained), name
