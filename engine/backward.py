@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from engine.layers import GELU_COEF
+from engine.model import block_params
 
 GELU_SCALE = math.sqrt(2.0 / math.pi)
 TRAIN_MODES = ("full", "last_block", "head")
@@ -195,14 +196,11 @@ def cross_entropy_backward(cache):  # -> [N, V]
 # a transformer block
 
 
-def block_params(params, i):
-    """The parameters of block i, keyed without the `transformer.h.{i}.` prefix."""
-    prefix = f"transformer.h.{i}."
-    return {name.removeprefix(prefix): w for name, w in params.items() if name.startswith(prefix)}
-
-
 def block_forward(x, p, batch, n_head, eps):  # [N, C] -> [N, C]
-    """Pre-norm attention then pre-norm MLP, each added to the residual stream; and the caches."""
+    """Pre-norm attention then pre-norm MLP, each added to the residual stream; and the caches.
+
+    `p` holds one block's parameters under their short names (`engine.model.block_params`).
+    """
     a, ln_1 = layer_norm_forward(x, p["ln_1.weight"], p["ln_1.bias"], eps)
     qkv, c_attn = linear_forward(a, p["attn.c_attn.weight"], p["attn.c_attn.bias"])  # [N, 3C]
     y, attn = attention_forward(qkv, batch, n_head)

@@ -70,14 +70,20 @@ def merge_heads(x):  # [..., H, T, D] -> [..., T, H * D]
     return x.swapaxes(-3, -2).reshape(*batch, t, h * d)
 
 
-def multi_head_attention(x, w_qkv, b_qkv, w_out, b_out, n_head):  # [..., T, C] -> [..., T, C]
-    """Causal self-attention with `n_head` heads; weights in GPT-2's Conv1D layout (x @ w + b).
+def qkv_heads(x, w_qkv, b_qkv, n_head):  # [..., T, C] -> 3 x [..., H, T, C // H]
+    """The queries, keys and values of x, each cut into `n_head` heads (GPT-2's fused c_attn).
 
-    w_qkv is (C, 3C): its columns are the query, key and value projections, in that order.
+    w_qkv is (C, 3C) in GPT-2's Conv1D layout (x @ w + b): its columns are the query, key and
+    value projections, in that order.
     """
     qkv = x @ w_qkv + b_qkv  # [..., T, 3C]
     q, k, v = np.split(qkv, 3, axis=-1)  # 3 x [..., T, C]
-    q, k, v = (split_heads(a, n_head) for a in (q, k, v))  # 3 x [..., H, T, D]
+    return split_heads(q, n_head), split_heads(k, n_head), split_heads(v, n_head)  # 3 x [..., H, T, D]
+
+
+def multi_head_attention(x, w_qkv, b_qkv, w_out, b_out, n_head):  # [..., T, C] -> [..., T, C]
+    """Causal self-attention with `n_head` heads; weights in GPT-2's Conv1D layout (x @ w + b)."""
+    q, k, v = qkv_heads(x, w_qkv, b_qkv, n_head)  # 3 x [..., H, T, D]
     out = scaled_dot_product_attention(q, k, v, causal_mask(x.shape[-2]))  # [..., H, T, D]
     return merge_heads(out) @ w_out + b_out  # [..., T, C]
 

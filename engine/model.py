@@ -31,8 +31,8 @@ from engine.layers import (
     logits_from_hidden,
     merge_heads,
     multi_head_attention,
+    qkv_heads,
     scaled_dot_product_attention,
-    split_heads,
 )
 
 INIT_STD = 0.02  # GPT-2's initializer_range
@@ -113,6 +113,12 @@ def parameter_shapes(config: GPTConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def block_params(params, i):
+    """The parameters of block i, keyed without the `transformer.h.{i}.` prefix (e.g. "ln_1.weight")."""
+    prefix = f"transformer.h.{i}."
+    return {name.removeprefix(prefix): w for name, w in params.items() if name.startswith(prefix)}
+
+
 class KVCache:
     """Keys and values of the positions already processed, per layer, for incremental decoding.
 
@@ -143,8 +149,7 @@ class KVCache:
 def cached_attention(x, w_qkv, b_qkv, w_out, b_out, n_head, cache, layer):  # [B, T, C] -> [B, T, C]
     """multi_head_attention for T new positions that also attend to the positions in `cache`."""
     past = cache.length
-    qkv = x @ w_qkv + b_qkv  # [B, T, 3C]
-    q, k, v = (split_heads(a, n_head) for a in np.split(qkv, 3, axis=-1))  # 3 x [B, H, T, D]
+    q, k, v = qkv_heads(x, w_qkv, b_qkv, n_head)  # 3 x [B, H, T, D]
     k, v = cache.update(layer, k, v)  # [B, H, past + T, D]
     if q.shape[-2] == 1:
         mask = None  # a single new position sees every stored one: nothing to hide
@@ -224,12 +229,7 @@ class GPT:
 
     def save_pretrained(self, directory) -> None:
         """Writes config.json and model.safetensors, readable by `from_pretrained` and by transformers."""
-        from safetensors.numpy import save_file
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / CONFIG_FILE).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
-        save_file(self.params, directory / WEIGHTS_FILE, metadata={"format": "pt"})
+        save_checkpoint(self.params, self.config, directory)
 
     def new_cache(self, batch_size: int = 1) -> KVCache:
         """An empty KV cache for this model."""
@@ -262,8 +262,7 @@ class GPT:
     def block(self, x, i, cache: KVCache | None = None):  # [B, T, C] -> [B, T, C]
         """Transformer block i: pre-norm attention, then pre-norm MLP, each added to the residual stream."""
         eps, n_head = self.config.layer_norm_epsilon, self.config.n_head
-        prefix = f"transformer.h.{i}."
-        p = {name.removeprefix(prefix): w for name, w in self.params.items() if name.startswith(prefix)}
+        p = block_params(self.params, i)
         attn = p["attn.c_attn.weight"], p["attn.c_attn.bias"], p["attn.c_proj.weight"], p["attn.c_proj.bias"]
         mlp = p["mlp.c_fc.weight"], p["mlp.c_fc.bias"], p["mlp.c_proj.weight"], p["mlp.c_proj.bias"]
         a = layer_norm(x, p["ln_1.weight"], p["ln_1.bias"], eps)
@@ -299,3 +298,20 @@ class GPT:
     def n_params(self) -> int:
         """The number of parameters (the tied head counted once)."""
         return sum(a.size for a in self.params.values())
+
+
+def save_checkpoint(params, config: GPTConfig, directory, dtype="float32") -> None:
+    """Writes a GPT-2 checkpoint directory: config.json and model.safetensors (`params` in `dtype`).
+
+    Readable by `GPT.from_pretrained` and by transformers; float16 halves the file. The weights
+    go to a temporary file first, so a crash mid-write never leaves half a checkpoint.
+    """
+    from safetensors.numpy import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    arrays = {name: np.ascontiguousarray(w, dtype=dtype) for name, w in params.items()}
+    tmp = directory / (WEIGHTS_FILE + ".tmp")
+    save_file(arrays, tmp, metadata={"format": "pt"})
+    tmp.replace(directory / WEIGHTS_FILE)

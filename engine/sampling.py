@@ -1,23 +1,43 @@
 """Choosing the next token: temperature, top-k, top-p, greedy and random sampling, and `generate`.
 
 The warpers follow Hugging Face's logits warpers: they work on the last axis, filtered logits
-become -inf, and they run in the order temperature, then top-k, then top-p.
+become -inf, and they run in the order temperature, then top-k, then top-p. Their arguments are
+checked by the `check_*` functions, which `generate` also calls before it computes anything.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from engine.layers import softmax
 
 
-def apply_temperature(logits, temperature):  # [..., V] -> [..., V]
-    """The logits divided by `temperature`: below 1 sharpens the distribution, above 1 flattens it."""
+def check_temperature(temperature, zero_is_greedy=False):
+    """Raises ValueError unless temperature > 0 (or == 0 where `zero_is_greedy`: greedy decoding)."""
+    if zero_is_greedy and temperature == 0:
+        return
     if not temperature > 0:  # also rejects NaN
+        if zero_is_greedy:
+            raise ValueError(f"temperature must be >= 0 (0 means greedy), got {temperature}")
         hint = " (temperature 0 means greedy decoding: take greedy(logits) instead)" if temperature == 0 else ""
         raise ValueError(f"temperature must be positive, got {temperature}{hint}")
+
+
+def check_top_k(k):
+    """Raises ValueError unless k is a whole number >= 0 (0 switches top-k off)."""
+    if k != int(k) or k < 0:
+        raise ValueError(f"top_k must be a whole number >= 0 (0 switches it off), got {k}")
+
+
+def check_top_p(p):
+    """Raises ValueError unless 0 < p <= 1 (1 switches top-p off)."""
+    if not 0 < p <= 1:  # also rejects NaN
+        raise ValueError(f"top_p must be in (0, 1] (1 switches it off), got {p}")
+
+
+def apply_temperature(logits, temperature):  # [..., V] -> [..., V]
+    """The logits divided by `temperature`: below 1 sharpens the distribution, above 1 flattens it."""
+    check_temperature(temperature)
     return np.asarray(logits) / float(temperature)
 
 
@@ -26,8 +46,7 @@ def top_k_filter(logits, k):  # [..., V] -> [..., V]
 
     Tokens tied with the k-th largest logit are all kept, as in Hugging Face.
     """
-    if k != int(k) or k < 0:
-        raise ValueError(f"top_k must be a whole number >= 0 (0 switches it off), got {k}")
+    check_top_k(k)
     logits = np.asarray(logits)
     vocab = logits.shape[-1]
     if k == 0 or k >= vocab:
@@ -43,8 +62,7 @@ def top_p_filter(logits, p):  # [..., V] -> [..., V]
     Computed as Hugging Face does: sort ascending, and drop the unlikely tail whose total
     probability is at most 1 - p. The token that crosses p is kept, and so is the most likely one.
     """
-    if not 0 < p <= 1:
-        raise ValueError(f"top_p must be in (0, 1] (1 switches it off), got {p}")
+    check_top_p(p)
     logits = np.asarray(logits)
     if p == 1:
         return logits.copy()
@@ -95,12 +113,9 @@ def generate_stream(model, ids, max_new_tokens, temperature=1.0, top_k=0, top_p=
     """
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
-    if temperature < 0 or math.isnan(temperature):
-        raise ValueError(f"temperature must be >= 0 (0 means greedy), got {temperature}")
-    if top_k != int(top_k) or top_k < 0:
-        raise ValueError(f"top_k must be a whole number >= 0 (0 switches it off), got {top_k}")
-    if not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be in (0, 1] (1 switches it off), got {top_p}")
+    check_temperature(temperature, zero_is_greedy=True)
+    check_top_k(top_k)
+    check_top_p(top_p)
     tokens = [int(t) for t in np.asarray(ids).reshape(-1)]
     if np.ndim(ids) != 1 or not tokens:
         raise ValueError("ids must be a non-empty 1-D sequence of token ids")

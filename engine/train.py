@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import backward, optim
-from engine.model import CONFIG_FILE, GPT, WEIGHTS_FILE, GPTConfig
+from engine.model import GPT, GPTConfig, save_checkpoint
 from engine.tokenizer import CharTokenizer
 
 TRAINING_FILE = "training.json"  # beside the checkpoint: corpus, command, steps, minutes, losses
@@ -201,20 +201,7 @@ def train(cfg: TrainConfig, train_data, val_data, vocab_size, progress=None, out
 
 
 # ---------------------------------------------------------------------------------------------
-# checkpoints
-
-
-def save_checkpoint(params, model_config, out_dir, dtype="float32"):
-    """Writes config.json and model.safetensors (GPT-2 names) in `dtype`; float16 halves the file."""
-    from safetensors.numpy import save_file
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / CONFIG_FILE).write_text(json.dumps(model_config.to_dict(), indent=2) + "\n")
-    arrays = {name: np.ascontiguousarray(w, dtype=dtype) for name, w in params.items()}
-    tmp = out_dir / (WEIGHTS_FILE + ".tmp")
-    save_file(arrays, tmp, metadata={"format": "pt"})
-    tmp.replace(out_dir / WEIGHTS_FILE)  # a crash mid-write never leaves half a checkpoint
+# training.json, beside the checkpoint that engine.model.save_checkpoint writes
 
 
 def write_record(out_dir, record: dict) -> None:

@@ -149,7 +149,7 @@ def finetune_report(model_dir=None, steps=300, lr=1e-3, seed=0, modes=None, samp
     "sample"}}, "train_chars", "val_chars", "before": sample}.
     """
     from engine import corpus
-    from engine.finetune_demo import MODES, UntiedGPT, finetune, split_paragraphs
+    from engine.finetune_modes import MODES, UntiedGPT, finetune, split_paragraphs
     from engine.sampling import generate
     from engine.train import encode, reuse_freed_memory
 

@@ -17,6 +17,7 @@ from engine.layers import (
     logits_from_hidden,
     merge_heads,
     multi_head_attention,
+    qkv_heads,
     scaled_dot_product_attention,
     sinusoidal_positions,
     softmax,
@@ -234,6 +235,18 @@ def test_split_heads_works_without_batch_axis():
 def test_split_heads_rejects_an_uneven_split():
     with pytest.raises(ValueError, match="divisible"):
         split_heads(randn(3, 10), 4)
+
+
+def test_qkv_heads_are_the_three_projections_cut_into_heads():
+    x = randn(2, 5, 12)  # [B, T, C]
+    w_qkv, b_qkv = randn(12, 36), randn(36)
+    q, k, v = qkv_heads(x, w_qkv, b_qkv, n_head=3)
+    projected = x.astype(np.float64) @ w_qkv + b_qkv  # [B, T, 3C]
+    for i, heads in enumerate((q, k, v)):
+        assert heads.shape == (2, 3, 5, 4) and heads.dtype == np.float32
+        for h in range(3):
+            want = projected[..., i * 12 + h * 4 : i * 12 + (h + 1) * 4]  # [B, T, D]
+            np.testing.assert_allclose(heads[:, h], want, rtol=1e-5, atol=1e-5)
 
 
 def mha_by_loops(x, w_qkv, b_qkv, w_out, b_out, n_head):

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from engine.model import GPT, GPTConfig, KVCache, parameter_shapes
+from engine.model import GPT, GPTConfig, KVCache, block_params, parameter_shapes
 
 TINY = GPTConfig(vocab_size=37, n_positions=16, n_embd=12, n_layer=2, n_head=3)
 
@@ -93,6 +93,13 @@ def test_init_is_reproducible_by_seed():
     for name in a.params:
         np.testing.assert_array_equal(a.params[name], b.params[name])
     assert not np.array_equal(a.params["transformer.wte.weight"], c.params["transformer.wte.weight"])
+
+
+def test_block_params_are_one_blocks_parameters_by_short_name(model):
+    p = block_params(model.params, 1)
+    assert sorted(p) == sorted(name.removeprefix("transformer.h.0.") for name in parameter_shapes(TINY) if ".h.0." in name)
+    assert len(p) == 12
+    assert p["attn.c_attn.weight"] is model.params["transformer.h.1.attn.c_attn.weight"]  # the arrays, not copies
 
 
 def test_constructor_checks_names_and_shapes(model):
@@ -236,6 +243,7 @@ def test_kv_cache_respects_the_context_window(model):
 
 def test_save_and_load_round_trip(model, tmp_path):
     model.save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]  # no temporary file left
     assert json.loads((tmp_path / "config.json").read_text())["n_layer"] == 2
     loaded = GPT.from_pretrained(tmp_path)
     assert loaded.config == TINY

@@ -249,6 +249,15 @@ def test_generate_rejects_bad_arguments(model, kwargs, message):
         generate(model, **args)
 
 
+@pytest.mark.parametrize("name, bad, warper", [("top_k", 1.5, top_k_filter), ("top_p", 1.5, top_p_filter)])
+def test_generate_refuses_a_bad_filter_argument_as_the_filter_does(model, name, bad, warper):
+    with pytest.raises(ValueError, match=name) as by_warper:
+        warper(np.zeros(3), bad)
+    with pytest.raises(ValueError, match=name) as by_generate:
+        generate(model, [1, 2], 3, **{name: bad})
+    assert str(by_generate.value) == str(by_warper.value)
+
+
 def test_generate_rejects_tokens_outside_the_vocabulary(model):
     with pytest.raises(ValueError, match="vocabulary"):
         generate(model, [1, TINY.vocab_size], 2)

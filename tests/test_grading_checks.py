@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import finetune, layers, sampling
+from engine import classification_head, layers, sampling
 from studycli.errors import UsageError
 from studycli.grading import CHECKS, UnknownCheck, check_names, get_check, starter_file
 from studycli.grading.compare import allclose, same
@@ -75,7 +75,7 @@ def test_starter_file_is_valid_python_that_raises_not_implemented(name, tmp_path
 
 ENGINE = {
     "greedy_next": sampling.greedy,
-    "train_classification_head": finetune.train_classification_head,
+    "train_classification_head": classification_head.train_classification_head,
     "apply_temperature": sampling.apply_temperature,
     "top_k_filter": sampling.top_k_filter,
     "top_p_filter": sampling.top_p_filter,

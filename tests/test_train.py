@@ -1,13 +1,17 @@
-"""engine.optim, engine.corpus and engine.train: AdamW, clipping, schedule, corpus cleaning, the training loop."""
+"""engine.optim, engine.corpus, engine.train and engine.finetune_modes: AdamW, clipping, schedule,
+corpus cleaning, the training loop, checkpoints and fine-tuning in three modes."""
 
 import json
 import math
+from itertools import count
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from engine import corpus, optim, train
-from engine.model import GPT
+from engine import backward, corpus, optim, train
+from engine import finetune_modes as ft
+from engine.model import GPT, save_checkpoint
 from engine.tokenizer import CharTokenizer
 
 # ---------------------------------------------------------------------------------------------
@@ -188,6 +192,12 @@ def test_plays_from_a_folder(tmp_path):
     assert list(corpus.shakespeare_plays(tmp_path)) == ["test"]
 
 
+def test_words_and_real_word_share():
+    assert corpus.words("O'er the moon, 'tis TRUE!") == ["o'er", "the", "moon", "tis", "true"]
+    assert corpus.real_word_share("the moon xqz", {"the", "moon"}) == pytest.approx(2 / 3)
+    assert corpus.real_word_share("...", {"the"}) == 0.0
+
+
 # ---------------------------------------------------------------------------------------------
 # data and training loop
 
@@ -237,10 +247,15 @@ def test_training_learns_and_is_reproducible():
     assert model_config.n_positions == cfg.context and model_config.vocab_size == 97
 
 
-def test_time_budget_stops_training():
+def test_time_budget_stops_training(monkeypatch):
+    """A budget of 0.6 s, on a clock that moves 0.1 s each time it is read: training stops when it is spent."""
+    clock = count(0.0, 0.1)
+    monkeypatch.setattr(train, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
     data = train.encode(TEXT)
     _, _, history = train.train(tiny_config(steps=None, minutes=0.01), data, data, vocab_size=97)
-    assert 0 < history[-1][1] < 3.0
+    steps, seconds = history[-1][:2]
+    assert 1 <= steps <= 6  # each step reads the clock at least once
+    assert 0.6 <= seconds < 1.0
 
 
 def test_config_needs_steps_or_minutes():
@@ -254,7 +269,7 @@ def test_checkpoint_loads_in_the_engine(tmp_path):
     data = train.encode(TEXT)
     params, model_config, _ = train.train(tiny_config(steps=10), data, data, vocab_size=97)
     for dtype, tol in (("float32", 0.0), ("float16", 1e-2)):
-        train.save_checkpoint(params, model_config, tmp_path / dtype, dtype)
+        save_checkpoint(params, model_config, tmp_path / dtype, dtype)
         model = GPT.from_pretrained(tmp_path / dtype)
         assert model.config == model_config
         ids = data[:16].astype(np.int64)
@@ -294,17 +309,12 @@ def test_five_minutes_reach_the_target():
 
 
 # ---------------------------------------------------------------------------------------------
-# fine-tuning (engine.finetune_demo)
-
-from engine import backward  # noqa: E402
-from engine import finetune_demo as ft  # noqa: E402
+# fine-tuning (engine.finetune_modes)
 
 
-def small_model(tmp_path=None):
+def small_model():
     data = train.encode(TEXT)
     params, model_config, _ = train.train(tiny_config(steps=20), data, data, vocab_size=97)
-    if tmp_path is not None:
-        train.save_checkpoint(params, model_config, tmp_path)
     return params, model_config
 
 
@@ -332,111 +342,8 @@ def test_finetune_moves_only_what_the_mode_trains(mode):
     assert [c[0] for c in curve] == [0, 10, 20, 30]
     assert curve[-1][2] < curve[0][2]  # it learns the new text
     trained = backward.trainable_names(new, model_config.n_layer, mode)
+    assert trained and set(trained) <= set(new)
     for name, w in new.items():
         before = params.get(name, params["transformer.wte.weight"])  # lm_head starts as a copy of wte
         assert (not np.array_equal(w, before)) == (name in trained), name
     assert all(not np.shares_memory(params[n], new[n]) for n in params)  # the given model is untouched
-
-
-# ---------------------------------------------------------------------------------------------
-# the shipped model and the demo commands (studycli.demo)
-
-from studycli import demo, ui  # noqa: E402
-from studycli.errors import UsageError  # noqa: E402
-
-
-def test_shipped_model_loads_fast_and_records_how_it_was_made():
-    import time
-
-    start = time.perf_counter()
-    model, tokenizer = demo.load()
-    assert time.perf_counter() - start < 1.0
-    assert (model.config.vocab_size, model.config.n_positions, model.config.n_embd) == (97, 64, 128)
-    assert isinstance(tokenizer, CharTokenizer)
-    from safetensors import safe_open
-
-    with safe_open(demo.SHIPPED_MODEL / "model.safetensors", "np") as f:
-        assert {f.get_tensor(k).dtype for k in f.keys()} == {np.dtype(np.float16)}
-    record = json.loads((demo.SHIPPED_MODEL / "training.json").read_text())
-    assert record["status"] == "done" and record["command"].startswith("python -m engine.train")
-    assert record["val_loss"] <= 1.65 and record["minutes"] <= 15.5
-    assert (demo.SHIPPED_MODEL / "README.md").is_file()
-
-
-def test_stream_gives_the_same_text_as_generate():
-    from engine.sampling import generate
-
-    model, tokenizer = demo.load()
-    prompt = "ROMEO:\n"
-    for kw in (dict(temperature=0.8, top_k=20, top_p=0.9, seed=3), dict(temperature=0.0)):
-        pieces = list(demo.stream(model, tokenizer, prompt, max_tokens=70, **kw))  # past the 64-char context
-        want = tokenizer.decode(generate(model, tokenizer.encode(prompt), 70, **kw))
-        assert "".join(pieces) == want and len(pieces) == 70
-
-
-def test_shipped_model_writes_real_words_at_low_temperature_and_noise_at_high():
-    model, tokenizer = demo.load()
-    share = {}
-    for temperature in (0.5, 2.0):
-        text = "".join(demo.stream(model, tokenizer, "KING HENRY:\n", 150, temperature, seed=0))
-        share[temperature] = demo.word_share(text)
-    assert share[0.5] >= 0.85 and share[2.0] <= 0.6, share
-
-
-def test_word_share():
-    from engine.corpus import real_word_share, words
-
-    assert words("O'er the moon, 'tis TRUE!") == ["o'er", "the", "moon", "tis", "true"]
-    assert real_word_share("the moon xqz", {"the", "moon"}) == pytest.approx(2 / 3)
-    assert real_word_share("...", {"the"}) == 0.0
-    assert "thou" in demo.vocabulary() and "zzyzx" not in demo.vocabulary()
-
-
-def test_load_errors_are_usage_errors(tmp_path):
-    with pytest.raises(UsageError, match="no such model"):
-        demo.load(tmp_path / "missing")
-    with pytest.raises(UsageError):
-        demo.load(tmp_path)  # no config.json / model.safetensors
-    from engine.model import GPTConfig
-
-    GPT.init(GPTConfig(vocab_size=50, n_positions=8, n_embd=8, n_layer=1, n_head=2), seed=0).save_pretrained(tmp_path)
-    with pytest.raises(UsageError, match="no tokenizer"):
-        demo.load(tmp_path)
-
-
-def test_stream_with_a_bpe_checkpoint(tmp_path):
-    """Any GPT-2 checkpoint directory with vocab.json + merges.txt: the text is decoded as it comes."""
-    from engine.model import GPTConfig
-    from engine.sampling import generate
-    from engine.tokenizer import BPETokenizer, train_bpe
-
-    tokenizer, _ = train_bpe("the café serves crème brûlée; the cat naps. " * 20, 300)
-    tokenizer.save(tmp_path)
-    GPT.init(GPTConfig(vocab_size=tokenizer.vocab_size, n_positions=32, n_embd=8, n_layer=1, n_head=2), seed=0).save_pretrained(tmp_path)
-    model, loaded = demo.load(tmp_path)
-    assert isinstance(loaded, BPETokenizer)
-    pieces = list(demo.stream(model, loaded, "the café", max_tokens=40, temperature=1.0, seed=2))
-    assert "".join(pieces) == loaded.decode(generate(model, loaded.encode("the café"), 40, seed=2))
-
-
-def test_generate_command(run):
-    result = run(["generate", "ROMEO:", "--seed", "1", "--max-tokens", "40", "--temperature", "0.7"])
-    assert result.exit_code == 0, result
-    assert result.stdout.startswith("ROMEO:") and len(result.stdout.rstrip("\n")) >= 6 + 30
-    again = run(["generate", "ROMEO:", "--seed", "1", "--max-tokens", "40", "--temperature", "0.7"])
-    assert again.stdout == result.stdout
-    bad = run(["generate", "x", "--top-p", "1.5"])
-    assert bad.exit_code == 2 and "top_p" in bad.stderr and "Traceback" not in bad.stderr
-
-
-def test_finetune_report_and_command(tmp_path, run):
-    small_model(tmp_path)
-    report = demo.finetune_report(tmp_path, steps=4, sample_chars=20)
-    assert list(report["modes"]) == ["head", "last_block", "full"]
-    for m in report["modes"].values():
-        assert [c[0] for c in m["curve"]] == [0, 4] and m["sample"].startswith(demo.FINETUNE_PROMPT)
-    text = ui.render_finetune(report)
-    assert "head only" in text and "last block + head" in text and "full model" in text
-    result = run(["finetune", "--model", str(tmp_path), "--steps", "2", "--mode", "head", "--json"])
-    assert result.exit_code == 0, result
-    assert list(json.loads(result.stdout)["modes"]) == ["head"]

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from engine import finetune, layers, sampling
+from engine import classification_head, layers, sampling
 from studycli.grading import harness
 from studycli.grading.checks import HEAD_ACCURACY
 from studycli.grading.compare import Comparison, allclose, check_form, same
@@ -1006,7 +1006,7 @@ def head_cases(rng):
     slots = np.argsort(rng.random((n, length)), axis=1)[:, :topical]  # distinct positions per sequence
     words = topics[labels[:, None], rng.integers(0, 8, size=(n, topical))]
     np.put_along_axis(ids, slots, words, axis=1)
-    features = finetune.frozen_features(model, ids).astype(F32)
+    features = classification_head.frozen_features(model, ids).astype(F32)
     train, test = slice(0, HEAD_TRAIN), slice(HEAD_TRAIN, n)
     summary = (
         f"features {HEAD_TRAIN} x {HEAD_GPT['n_embd']} float32 from a frozen 2-layer GPT (mean of its final "
@@ -1035,8 +1035,8 @@ def _compare_head(case: Case, expected, got, suite: Suite) -> Comparison:
         if not np.isfinite(have).all():
             return Comparison(False, f"{name} contains NaN or inf: the training diverged (is the learning rate too large?)")
     test_x, test_y = case.secret["features"], case.secret["labels"]
-    reached = finetune.accuracy(test_x, test_y, w, b)
-    reference = finetune.accuracy(test_x, test_y, w_ref, b_ref)
+    reached = classification_head.accuracy(test_x, test_y, w, b)
+    reference = classification_head.accuracy(test_x, test_y, w_ref, b_ref)
     if reached >= HEAD_ACCURACY:
         return Comparison(True, f"held-out accuracy {reached:.0%} (the engine's head: {reference:.0%})", expected_at=reference, got_at=reached)
     return Comparison(
@@ -1054,7 +1054,7 @@ def _diagnose_head(case: Case, expected, got) -> str | None:
     if not w.any():
         return "W is still all zeros: the update step never changed it (W -= lr * dW inside the loop)."
     features, labels, _ = case.args
-    train_accuracy = finetune.accuracy(features, labels, w, b)
+    train_accuracy = classification_head.accuracy(features, labels, w, b)
     if train_accuracy < 1.0 / HEAD_CLASSES + 0.15:
         return (
             "The head does no better than chance even on the training data: check the sign of the step "
@@ -1064,7 +1064,7 @@ def _diagnose_head(case: Case, expected, got) -> str | None:
 
 
 TRAIN_CLASSIFICATION_HEAD = Suite(
-    finetune.train_classification_head,
+    classification_head.train_classification_head,
     head_cases,
     comparator=_compare_head,
     diagnose=_diagnose_head,

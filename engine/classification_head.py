@@ -1,5 +1,8 @@
 """Fine-tuning with the base model frozen: a linear classification head trained on its features.
 
+The reference of the `train_classification_head` code card. (Fine-tuning the language model
+itself, in three modes, is `engine.finetune_modes`.)
+
 The base model only turns each example into a feature vector (its final hidden states, averaged
 over positions); the head is multinomial logistic regression on those vectors, a convex problem
 that plain gradient descent from zeros solves reliably. Shapes: N examples, C features, K classes.

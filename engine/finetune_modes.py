@@ -5,6 +5,7 @@ head" would also move the input embeddings. Frozen parameters get no gradient an
 state. `finetune` returns the held-out loss as training goes, so the three ways can be compared:
 the head alone can only re-weight what the last hidden state already says, the last block can
 change how the context is read, and the whole model learns fastest and then starts to memorise.
+(A classification head on a frozen model is `engine.classification_head`.)
 """
 
 from __future__ import annotations
