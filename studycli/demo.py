@@ -137,7 +137,7 @@ def sampler_report(prompt=SAMPLER_PROMPT, model_dir=None, top_n=10, samples=SAMP
 
 def finetune_modes(selected: list[str] | None = None) -> list[str]:
     """The fine-tuning modes to run: `selected`, or all of them (head, last_block, full)."""
-    from engine.finetune_demo import MODES
+    from engine.finetune_modes import MODES
 
     return list(selected or MODES)
 
