@@ -12,7 +12,8 @@ from functools import partial
 from typing import Callable
 
 from studycli import answers
-from studycli.content import CLOZE_GAP
+
+CLOZE_GAP = re.compile(r"\{\{c(\d+)::(.+?)(?:::(.+?))?\}\}", re.S)   # {{c1::answer}} or {{c1::answer::hint}}
 
 WORDS = {2: "TWO", 3: "THREE", 4: "FOUR", 5: "FIVE"}
 

@@ -21,13 +21,13 @@ from pydantic import (
     model_validator,
 )
 
+from studycli.cardtypes import CLOZE_GAP  # noqa: F401 - the gap syntax lives with the card types
 from studycli.errors import DeckError
 from studycli.paths import deck_files
 
 CARD_TYPES = ("basic", "cloze", "mcq", "ordering", "matching", "numeric", "code")
 KEBAB = r"^[a-z0-9]+(-[a-z0-9]+)*$"    # card ids and topics
 SNAKE = r"^[a-z_][a-z0-9_]*$"           # checks and generators: Python function names
-CLOZE_GAP = re.compile(r"\{\{c(\d+)::(.+?)(?:::(.+?))?\}\}", re.S)
 
 Id = Annotated[str, StringConstraints(pattern=KEBAB, max_length=80)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

@@ -90,6 +90,7 @@ class Places:
     db: Path
     decks: list[Path]
     extra_decks: list[Path] = field(default_factory=list)
+    db_given: bool = True        # --db or STUDYCLI_DB named it (else the user data dir's default)
     _today: date | None = None
 
     @property
@@ -102,4 +103,5 @@ class Places:
 def resolve(db_option: Path | None = None, content_option: list[Path] | None = None) -> Places:
     """The places of this run from --db / --content and the environment."""
     extra = extra_content_dirs(content_option)
-    return Places(db_path(db_option), [content_dir(), *extra], extra)
+    given = db_option is not None or bool(os.environ.get("STUDYCLI_DB"))
+    return Places(db_path(db_option), [content_dir(), *extra], extra, given)

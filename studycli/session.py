@@ -21,10 +21,12 @@ if TYPE_CHECKING:   # the database layer loads in open_study, not when a plain r
     from studycli.store import Catalog, Store
 
 
-def check_readable(path: Path) -> None:
-    """A command that only reads refuses a database whose folder does not exist: a typo in --db
-    must not look like lost progress (a command that studies creates it instead)."""
-    if not path.exists() and not path.parent.is_dir():
+def check_readable(places: paths.Places) -> None:
+    """A command that only reads refuses a database named by --db or STUDYCLI_DB whose folder does
+    not exist: a typo must not look like lost progress (a command that studies creates it
+    instead). The default place in the user data dir is simply created on first use."""
+    path = places.db
+    if places.db_given and not path.exists() and not path.parent.is_dir():
         raise UsageError(f"no database at {path}: the folder {path.parent} does not exist (check --db); "
                          "study review creates a new database")
 
@@ -37,7 +39,7 @@ def open_study(places: paths.Places | None = None, *, reading: bool = False) -> 
     """
     places = places or paths.resolve()
     if reading:
-        check_readable(places.db)
+        check_readable(places)
     created = not places.db.exists() or places.db.stat().st_size == 0
     from studycli.store import Store
 
@@ -53,7 +55,7 @@ def open_for_reading(places: paths.Places):
     changed; otherwise the store migrates and syncs first (once), then the same."""
     from studycli import dbfile
 
-    check_readable(places.db)
+    check_readable(places)
     if not dbfile.is_current(places.db, places.decks):
         open_study(places)
     with dbfile.reader(places.db) as conn:
