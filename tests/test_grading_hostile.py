@@ -42,7 +42,10 @@ EXPECTED = {
     "probe_environment": ("error", "probe done"),
     "uses_engine": ("error", "the engine's own"),
     "unprintable_error": ("error", "ValueError: bad ? value"),
+    "scratch_bytes": ("error", "wrote more than the 64 MiB its scratch folder may hold while importing"),
+    "scratch_files": ("error", "made more than the 10,000 files and folders its scratch folder may hold"),
 }
+SCRATCH_HOGS = ("scratch_bytes", "scratch_files")
 
 
 def sleepers() -> list[str]:
@@ -173,6 +176,37 @@ def test_process_group_fallback_verdicts(name):
     assert elapsed <= limit + 1.0
 
 
+def probed_folder(verdict) -> Path:
+    """The working directory an answer printed as `PROBE <cwd>`."""
+    line = next(line for line in verdict.output.splitlines() if line.startswith("PROBE "))
+    return Path(line[len("PROBE "):])
+
+
+@pytest.mark.parametrize("name", SCRATCH_HOGS)
+def test_scratch_hogs_leave_nothing_behind(name, verdicts):
+    """200 MB in many files, or 100,000 files: in a tmpfs of 64 MiB and 10,000 inodes, which
+    vanishes with the check's mount namespace (or, in the fallback, a folder counted and removed)."""
+    verdict, _, _ = verdicts[name]
+    scratch = probed_folder(verdict)
+    assert scratch.name == "scratch" and scratch.parent.name.startswith("studycli-grade-")
+    assert not scratch.parent.exists()
+    if verdict.details["sandbox"] == sandbox.NAMESPACES:
+        assert verdict.details["scratch"] == "tmpfs"
+
+
+@pytest.mark.parametrize("name", SCRATCH_HOGS)
+def test_process_group_fallback_counts_the_scratch_folder(name):
+    """Without a mount namespace the parent counts the folder while the child runs and ends the
+    check past the caps: the same verdict, in time, and the folder removed."""
+    verdict, elapsed, limit = run(name, isolation=sandbox.PROCESS_GROUP)[1:]
+    status, words = EXPECTED[name]
+    assert verdict.status == status and words in verdict.reason, verdict.reason
+    assert verdict.details["scratch"] == "folder"
+    assert elapsed <= limit + 1.0, f"{name} took {elapsed:.2f} s"
+    assert not probed_folder(verdict).parent.exists()
+    assert sleepers() == []
+
+
 def test_the_sandbox_report_says_which_isolation_is_used():
     mode, _ = sandbox.isolation()
     report = sandbox.report()
@@ -285,7 +319,7 @@ def test_probe_is_stopped(name, mode, probed):
     verdict, elapsed = probed["verdicts"][(name, mode)]
     status, words = PROBE_EXPECTED[name]
     text = verdict.reason + " " + " ".join(c.message for c in verdict.cases)
-    assert "ESCAPED" not in text, f"{name} ({mode}): {text}"
+    assert "ESCAPED" not in text + verdict.output, f"{name} ({mode}): {text} {verdict.output}"
     assert verdict.status == status, f"{name} ({mode}): {verdict.status}: {verdict.reason}"
     assert words in text, f"{name} ({mode}): {text}"
     assert elapsed <= LIMIT_S + 1.0, f"{name} took {elapsed:.2f} s"
