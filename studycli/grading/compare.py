@@ -11,7 +11,7 @@ differ from it by what float32 rounding can do to that very case, value by value
     |got - y64| <= SAFETY * (D + EPS32 * (|y64| + M)) + TINY32
 
     y64   the engine's function on the inputs cast to float64: the exact answer for these inputs
-          (for a case that runs the float32 model, the model's own output);
+          (for a case that runs a small GPT, the GPT with its weights in float64);
     D     max over r = 0 .. PERTURBATIONS of |f(x * (1 + EPS32 * s_r)) - y64|, f the engine's
           function in the inputs' own precision (float32), s_0 = 0 and s_r random signs, one per
           float input value: the engine's own float32 error, and how far the answer moves when
@@ -207,13 +207,13 @@ class Tolerance:
     allowed: np.ndarray  # per output value, the center's shape (0 where the center is infinite)
 
 
-def rounding_tolerance(fn, args: tuple, kwargs: dict, *, float64: bool = True, magnitude=None, seed: int = 0) -> Tolerance:
-    """The tolerance of one case (see the module's docstring): `fn` is the engine's function for
-    the case's (args, kwargs); `float64=False` where `fn` computes in float32 whatever its inputs
-    (the model: y64 is then its float32 answer); `magnitude` is M, broadcast to the answer."""
+def rounding_tolerance(fn, args: tuple, kwargs: dict, *, magnitude=None, seed: int = 0) -> Tolerance:
+    """The tolerance of one case (see the module's docstring): `fn` is the engine's function (or
+    procedure) for the case's (args, kwargs), computing in the precision of its inputs;
+    `magnitude` is M, broadcast to the answer."""
     with np.errstate(all="ignore"):
         y32 = np.asarray(fn(*args, **kwargs), dtype=np.float64)
-        y64 = np.asarray(fn(*_map_floats(args, _to64), **_map_floats(kwargs, _to64)), dtype=np.float64) if float64 else y32
+        y64 = np.asarray(fn(*_map_floats(args, _to64), **_map_floats(kwargs, _to64)), dtype=np.float64)
         finite = np.isfinite(y64)
         spread = np.where(finite, np.abs(y32 - y64), 0.0)
         rng = np.random.default_rng(seed)

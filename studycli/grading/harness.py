@@ -530,17 +530,22 @@ def with_learner(procedure):
 
 @with_learner
 def gpt_logits(config, params, ids, split=0):
-    """Logits of a small GPT; with `split`, the ids are fed in two pieces through a KV cache."""
+    """Logits of a small GPT; with `split`, the ids are fed in two pieces through a KV cache.
+
+    The model computes in float32; given float64 weights (the parent's exact reference), in float64.
+    """
+    import numpy as np
+
     from engine.model import GPT, GPTConfig
 
     model = GPT(GPTConfig(**config), params)
+    if all(getattr(w, "dtype", None) == "float64" for w in params.values()):
+        model.params = {name: np.asarray(params[name], dtype=np.float64) for name in model.params}
     if not split:
         return model(ids)
     cache = model.new_cache(batch_size=1)
     first = model(ids[:split], cache)  # [split, V]
     second = model(ids[split:], cache)  # [T - split, V]
-    import numpy as np
-
     return np.concatenate([first, second], axis=0)
 
 

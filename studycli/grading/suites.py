@@ -77,7 +77,7 @@ class Suite:
         if case.integration:
             procedure = harness.INTEGRATIONS[case.integration]
             model = lambda *args, **kwargs: procedure(None, "", *args, **kwargs)  # noqa: E731 - the engine's own functions
-            case.tolerance = rounding_tolerance(model, case.args, case.kwargs, float64=False)
+            case.tolerance = rounding_tolerance(model, case.args, case.kwargs)  # float64 weights: a float64 GPT
         else:
             terms = self.magnitude(*case.args, **case.kwargs) if self.magnitude else None
             case.tolerance = rounding_tolerance(self.reference, case.args, case.kwargs, magnitude=terms)
