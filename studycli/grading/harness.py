@@ -1,7 +1,8 @@
 """The program that runs a learner's file in the grading child process.
 
-Run as a script (`python -I -B harness.py WORKDIR GO_FD READY_FD`) with the standard library,
-NumPy and, for integration cases, the engine. (The parent imports this module too, but only for
+Run by `python -I -B` (loaded from its cached bytecode by runner.BOOTSTRAP, which calls
+`main([harness.py, WORKDIR, GO_FD, READY_FD])`) with the standard library, NumPy and, for
+integration cases, the engine. (The parent imports this module too, but only for
 its limits and its integration procedures, which it runs with the engine's own functions.) The
 child reads what the parent wrote in WORKDIR:
 

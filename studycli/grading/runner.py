@@ -32,6 +32,13 @@ from studycli.grading.harness import ADDRESS_SPACE_BYTES, CHECK_MEMORY_BYTES, FI
 from studycli.grading.verdict import ArrayInfo, CaseResult, Verdict
 
 HARNESS = Path(__file__).with_name("harness.py")
+# The child runs harness.py through a loader, not as a script: a script is compiled on every run,
+# a loaded module comes from its cached bytecode (written when the parent imported it).
+BOOTSTRAP = (
+    "import importlib.util, sys; "
+    "spec = importlib.util.spec_from_file_location('studycli_harness', sys.argv[1]); "
+    "harness = importlib.util.module_from_spec(spec); spec.loader.exec_module(harness); harness.main(sys.argv[1:])"
+)
 DEFAULT_TIMEOUT_S = 5.0
 WALL_GRACE_S = 0.3  # after the deadline, the child's own alarm has this long to say which case hung
 RESULT_CAP = FILE_SIZE_BYTES + 4096  # the child cannot write more anyway (RLIMIT_FSIZE)
@@ -139,6 +146,28 @@ def grade_many(
     return verdicts
 
 
+def exited_within(proc: subprocess.Popen, timeout_s: float) -> bool:
+    """True when `proc` ends within `timeout_s` (it is then reaped). Woken by the kernel through a
+    pidfd the moment it ends, where Popen.wait(timeout) would notice up to 50 ms late."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # before Linux 5.3 / Python 3.9, or already reaped
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        if not poller.poll(timeout_s * 1000):
+            return False
+    finally:
+        os.close(pidfd)
+    proc.wait()
+    return True
+
+
 def import_everything():
     """Imports every module the parent runs after grading; returns `suites`.
 
@@ -243,7 +272,7 @@ class _Child:
         out = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600, dir_fd=self.dir_fd)
         try:
             self.proc = subprocess.Popen(
-                [*self.prefix, sys.executable, "-I", "-B", str(HARNESS), self.workdir, str(read_end), str(ready_end)],
+                [*self.prefix, sys.executable, "-I", "-B", "-c", BOOTSTRAP, str(HARNESS), self.workdir, str(read_end), str(ready_end)],
                 cwd=self.workdir,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -337,10 +366,7 @@ class _Child:
                 return
 
     def wait(self):
-        try:
-            self.proc.wait(timeout=max(self.deadline + WALL_GRACE_S - time.monotonic(), 0.0))
-        except subprocess.TimeoutExpired:
-            self.timed_out = True
+        self.timed_out = not exited_within(self.proc, max(self.deadline + WALL_GRACE_S - time.monotonic(), 0.0))
 
     def stop(self):
         """Ends the child and all it started, and removes its cgroups; never raises."""
