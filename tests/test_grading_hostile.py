@@ -164,7 +164,8 @@ def test_process_group_fallback_also_leaves_nothing_running(name):
     verdict = run(name, isolation=sandbox.PROCESS_GROUP)[1]
     assert verdict.status == EXPECTED[name][0]
     assert verdict.details["sandbox"] == sandbox.PROCESS_GROUP and "not offline" in verdict.details["sandbox_note"]
-    assert verdict.details["strays_killed"] >= 1
+    if name == "double_fork":  # the daemon left the process group: only the hunt for strays finds it
+        assert verdict.details["strays_killed"] >= 1  # (the sleepers of child_processes die with the group)
     assert sleepers() == []
 
 
