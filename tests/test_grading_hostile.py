@@ -208,6 +208,23 @@ def test_process_group_fallback_counts_the_scratch_folder(name):
     assert sleepers() == []
 
 
+@pytest.mark.parametrize("name", ["correct", "scratch_files"])
+def test_a_tmpfs_the_grader_cannot_reach_is_unmounted_and_the_folder_counted(name, monkeypatch):
+    """Where /proc/PID/root is closed to the grader, the child drops its tmpfs before the answer
+    runs, and the parent counts the folder as in the fallback."""
+    from studycli.grading import runner
+
+    if sandbox.isolation()[0] != sandbox.NAMESPACES:
+        pytest.skip("no namespaces here")
+    monkeypatch.setattr(runner._Child, "scratch_seen_by_child", lambda self: "/nonexistent/scratch")
+    answer = HOSTILE.parent / "softmax" / "correct.py" if name == "correct" else HOSTILE / f"{name}.py"
+    verdict = grade("softmax", answer, timeout_s=LIMIT_S, seed=11)
+    assert verdict.details["scratch"] == "folder"
+    assert verdict.status == ("pass" if name == "correct" else "error"), verdict.reason
+    if name != "correct":
+        assert "10,000 files" in verdict.reason and not probed_folder(verdict).parent.exists()
+
+
 def test_the_sandbox_report_says_which_isolation_is_used():
     mode, _ = sandbox.isolation()
     report = sandbox.report()

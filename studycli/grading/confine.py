@@ -94,6 +94,12 @@ def mount_scratch(path: str, size_bytes: int, files: int) -> bool:
     return done == 0
 
 
+def unmount_scratch(path: str) -> None:
+    """Takes the tmpfs of `mount_scratch` off `path` again (MNT_DETACH)."""
+    if _libc.umount2(os.fsencode(path), ctypes.c_int(2)) != 0:
+        raise ConfinementError(ctypes.get_errno(), f"umount2({path}) failed")
+
+
 def no_new_privileges():
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise ConfinementError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")

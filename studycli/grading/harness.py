@@ -183,7 +183,7 @@ def worker(job, go_fd, confine):
         events.emit("timeout", phase="waiting")
         finish(events)
     os.close(go_fd)
-    if go != b"go":  # the parent gave up before sending the cases
+    if go not in (b"go", b"gu"):  # the parent gave up before sending the cases
         finish(events)
     inputs = np.load("inputs.npz", allow_pickle=False)
     arrays = {key: inputs[key] for key in inputs.files}
@@ -194,6 +194,8 @@ def worker(job, go_fd, confine):
         with open(answer["copy"], "rb") as f:
             sources.append(f.read())
     hide_engine(job.get("engine_root"), any(case.get("integration") for case in cases))
+    if go == b"gu":  # the parent cannot reach the tmpfs: the folder beneath it is used (and counted)
+        confine.unmount_scratch(SCRATCH)
     os.chdir(SCRATCH)  # the results go here, and the learner's files
     if job.get("walls"):
         wall_in(job, confine)

@@ -314,9 +314,9 @@ class _Child:
         np.savez(buffer, **arrays)
         self._write("inputs.npz", buffer.getvalue())
         self._write("cases.json", json.dumps(encoded).encode())
-        self._open_scratch()
-        try:
-            os.write(self.go, b"go")
+        said = self._open_scratch()
+        try:  # "gu": go, but first unmount a tmpfs this process cannot reach (then the folder is counted)
+            os.write(self.go, b"gu" if said == b"tmpfs" and self.scratch_kind == "folder" else b"go")
         except OSError:  # the child is already gone; its events say why
             pass
         self._close_go()
@@ -324,8 +324,9 @@ class _Child:
             self.watcher = threading.Thread(target=self._watch, name="studycli-scratch", daemon=True)
             self.watcher.start()
 
-    def _open_scratch(self):
-        """Opens the scratch directory the learner's code will write in, before any of it runs.
+    def _open_scratch(self) -> bytes:
+        """Opens the scratch directory the learner's code will write in, before any of it runs;
+        returns what the child said of it.
 
         With a tmpfs mounted in the child's mount namespace, that is /proc/PID/root/.../scratch:
         the open descriptor keeps the tmpfs readable after the namespace is gone, and closing it
@@ -341,16 +342,21 @@ class _Child:
         folder = os.open(SCRATCH, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=self.dir_fd)
         if said == b"tmpfs":
             try:
-                fd = os.open(f"/proc/{self.proc.pid}/root{self.scratch}", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+                fd = os.open(self.scratch_seen_by_child(), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
             except OSError:
                 fd = None
             if fd is not None and os.fstat(fd).st_dev != os.fstat(folder).st_dev:
                 os.close(folder)
                 self.scratch_fd, self.scratch_kind = fd, "tmpfs"
-                return
+                return said
             if fd is not None:
                 os.close(fd)
         self.scratch_fd, self.scratch_kind = folder, "folder"
+        return said
+
+    def scratch_seen_by_child(self) -> str:
+        """The scratch directory as the child's mount namespace has it (/proc/PID/root/...)."""
+        return f"/proc/{self.proc.pid}/root{self.scratch}"
 
     def _watch(self):
         """Counts the scratch folder while the child runs; past the check's cap, ends the child."""
