@@ -25,7 +25,9 @@ may write, bounded for the whole check by SCRATCH_BYTES and SCRATCH_FILES:
 
 In a mount namespace the first process mounts a tmpfs of that size on the scratch directory and
 says so on READY_FD ("tmpfs"); the parent reads the results through /proc/PID/root, and the
-tmpfs vanishes with the namespace. Elsewhere it answers "folder" and the parent keeps count.
+tmpfs vanishes with the namespace. Elsewhere it answers "folder" and the parent keeps count (as
+it does when it cannot open /proc/PID/root: it then says "gu" instead of "go" on GO_FD, and the
+worker unmounts the tmpfs before the learner's code runs).
 
 The first process sets the resource limits, then forks a worker that does the grading and only
 waits for it, so that a crash or a signal of the worker can be told apart from a clean exit, and
