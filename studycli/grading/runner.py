@@ -14,9 +14,9 @@ import io
 import json
 import os
 import secrets
+import select
 import signal
 import stat
-import select
 import subprocess
 import sys
 import tempfile
