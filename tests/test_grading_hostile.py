@@ -42,7 +42,7 @@ EXPECTED = {
     "probe_environment": ("error", "probe done"),
     "uses_engine": ("error", "the engine's own"),
     "unprintable_error": ("error", "ValueError: bad ? value"),
-    "scratch_bytes": ("error", "wrote more than the 64 MiB its scratch folder may hold while importing"),
+    "scratch_bytes": ("error", "wrote more than the 64 MiB its scratch folder may hold"),
     "scratch_files": ("error", "made more than the 10,000 files and folders its scratch folder may hold"),
 }
 SCRATCH_HOGS = ("scratch_bytes", "scratch_files")
@@ -206,6 +206,17 @@ def test_process_group_fallback_counts_the_scratch_folder(name):
     assert elapsed <= limit + 1.0, f"{name} took {elapsed:.2f} s"
     assert not probed_folder(verdict).parent.exists()
     assert sleepers() == []
+
+
+def test_a_burst_between_two_counts_is_caught_by_the_last_one(monkeypatch):
+    """The folder is counted once more when the child has ended: 200 MB written and left there
+    between two counts (here: no count while it runs) still gets the scratch verdict."""
+    from studycli.grading import runner
+
+    monkeypatch.setattr(runner, "SCRATCH_POLL_S", 60.0)
+    verdict = grade("softmax", HOSTILE / "scratch_bytes.py", timeout_s=LIMIT_S, seed=11, isolation=sandbox.PROCESS_GROUP)
+    assert verdict.status == "error" and EXPECTED["scratch_bytes"][1] in verdict.reason, verdict.reason
+    assert not probed_folder(verdict).parent.exists()
 
 
 @pytest.mark.parametrize("name", ["correct", "scratch_files"])

@@ -226,6 +226,7 @@ class _Child:
         self.scratch_fd = None
         self.scratch_kind = None  # "tmpfs" (bounded by the kernel) or "folder" (counted by `_watch`)
         self.scratch_full = None  # "bytes" or "files" when the learner's code reached that cap
+        self.scratch_exceeded = False  # a counted folder went past it (a tmpfs cannot)
         self.watcher = None
         self.watching = threading.Event()
         self.timed_out = False
@@ -361,15 +362,20 @@ class _Child:
     def _watch(self):
         """Counts the scratch folder while the child runs; past the check's cap, ends the child."""
         while not self.watching.wait(SCRATCH_POLL_S):
-            size, files = sandbox.scratch_usage(self.scratch_fd, SCRATCH_BYTES, SCRATCH_FILES)
-            if size > SCRATCH_BYTES or files > SCRATCH_FILES:
-                self.scratch_full = "files" if files > SCRATCH_FILES else "bytes"
+            if self._count_scratch():
                 try:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 except OSError:
                     pass
                 self.cgroups.kill_all()
                 return
+
+    def _count_scratch(self) -> bool:
+        """True (and `scratch_full` set) when the counted folder holds more than the check's caps."""
+        size, files = sandbox.scratch_usage(self.scratch_fd, SCRATCH_BYTES, SCRATCH_FILES)
+        if size > SCRATCH_BYTES or files > SCRATCH_FILES:
+            self.scratch_full, self.scratch_exceeded = "files" if files > SCRATCH_FILES else "bytes", True
+        return self.scratch_exceeded
 
     def wait(self):
         self.timed_out = not exited_within(self.proc, max(self.deadline + WALL_GRACE_S - time.monotonic(), 0.0))
@@ -385,7 +391,9 @@ class _Child:
         self.out_of_memory = self.cgroups.out_of_memory()
         self.strays += self.cgroups.kill_all()
         self.cgroups.remove()
-        if self.scratch_kind == "tmpfs":
+        if self.scratch_kind == "folder" and not self.scratch_exceeded:
+            self._count_scratch()  # once more: a burst between two counts, or after the last one
+        elif self.scratch_kind == "tmpfs":
             try:
                 room = os.fstatvfs(self.scratch_fd)
             except OSError:
@@ -752,9 +760,10 @@ def _killed_for_memory(f: _Facts):
 def _scratch_full(f: _Facts):
     """The learner's code wrote more than the check's scratch holds: that explains what failed after."""
     said = f.import_failed.get("kind") == "disk" or any(r.message == SCRATCH_MESSAGE for r in f.results)
-    if not (said or f.child.scratch_full) or (f.completed and f.statuses == {"pass"}):
+    passed = f.completed and f.statuses == {"pass"}
+    if not (said or f.child.scratch_full and not passed or f.child.scratch_exceeded):  # a tmpfs filled to the brim is no fault
         return None
-    where = f" {f.where}" if f.where else ""
+    where = f" {f.where}" if f.where and not passed else ""  # a folder counted after the end: no case to blame
     if f.child.scratch_full == "files":
         what = f"made more than the {SCRATCH_FILES:,} files and folders"
     else:
