@@ -412,6 +412,14 @@ def test_grading_refuses_without_walls(monkeypatch):
     assert verdict.details["layers"] == []
 
 
+def test_study_doctor_explains_every_layer():
+    from studycli import doctor
+
+    rows = doctor._sandbox()
+    assert [name.strip() for name, _, _ in rows[1:]] == list(sandbox.layers())
+    assert "tmpfs scratch" in rows[0][2] or sandbox.isolation()[0] != sandbox.NAMESPACES
+
+
 def test_the_report_names_every_layer():
     report = sandbox.report()
     for layer in ("landlock", "seccomp", "cgroup", "namespace"):
