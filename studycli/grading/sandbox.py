@@ -42,6 +42,7 @@ UNSAFE_VARIABLE = "STUDYCLI_UNSAFE_GRADING"
 NO_CGROUP_VARIABLE = "STUDYCLI_SANDBOX_NO_CGROUP"  # "1": as if no cgroup could be made (to test the rlimit path)
 LAYERS_OFF_VARIABLE = "STUDYCLI_SANDBOX_OFF"  # e.g. "landlock,seccomp,cgroup,tmpfs": to measure each layer's cost
 
+WORK_ROOT_ROOM = 16 * (SCRATCH_BYTES + FILE_SIZE_BYTES)  # 1.25 GiB free in /dev/shm, or the temporary folder is used
 _UNSHARE_FLAGS = ("--pid", "--fork", "--kill-child", "--net", "--mount-proc")
 _PROBE_TIMEOUT_S = 2.0
 HIDDEN_PACKAGES = ("engine", "studycli")  # never readable by the child: the answer key and the grader
@@ -311,15 +312,18 @@ def limits_text() -> str:
 
 
 def work_root() -> str | None:
-    """Where work directories are made: /dev/shm where it is a writable folder (RAM: a tree the
-    learner's code left is removed at once, and its pages count against the check's memory),
-    else the system's temporary folder (None)."""
+    """Where work directories are made: /dev/shm where it is a writable folder with room to spare
+    (RAM: a tree the learner's code left is removed at once, and its pages count against the
+    check's memory), else the system's temporary folder (None). A small /dev/shm (a container's
+    64 MiB) is left alone: a check could fill it for everyone else."""
     root = "/dev/shm"
     try:
         st = os.lstat(root)
+        room = os.statvfs(root)
     except OSError:
         return None
-    return root if stat.S_ISDIR(st.st_mode) and os.access(root, os.W_OK | os.X_OK) else None
+    roomy = room.f_bavail * room.f_frsize >= WORK_ROOT_ROOM
+    return root if stat.S_ISDIR(st.st_mode) and os.access(root, os.W_OK | os.X_OK) and roomy else None
 
 
 def scratch_usage(dir_fd: int, max_bytes: int, max_files: int) -> tuple[int, int]:
