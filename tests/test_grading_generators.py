@@ -1,6 +1,7 @@
 """Generators of numeric cards: the documented placeholders, readable values, and answers that
 agree with a hand computation (plain Python arithmetic, not the engine)."""
 
+import functools
 import json
 import math
 import re
@@ -59,6 +60,13 @@ def softmax(xs):
 
 def model_probabilities(prompt, temperature):
     """The shipped model's next-character probabilities, loaded and softmaxed here with plain floats."""
+    logits, tokenizer = model_logits(prompt.strip('"'))
+    return softmax([x / temperature for x in logits]), tokenizer
+
+
+@functools.lru_cache(maxsize=None)
+def model_logits(prompt):
+    """The shipped model's last logits after `prompt`, as plain floats (once per prompt)."""
     import numpy as np
 
     from engine.model import GPT
@@ -66,8 +74,7 @@ def model_probabilities(prompt, temperature):
     from studycli.demo import SHIPPED_MODEL
 
     model, tokenizer = GPT.from_pretrained(SHIPPED_MODEL), CharTokenizer()
-    logits = model(np.array(tokenizer.encode(prompt.strip('"'))))[-1]
-    return softmax([float(x) / temperature for x in logits]), tokenizer
+    return [float(x) for x in model(np.array(tokenizer.encode(prompt)))[-1]], tokenizer
 
 
 def by_hand(name, p):

@@ -42,7 +42,10 @@ EXPECTED = {
     "probe_environment": ("error", "probe done"),
     "uses_engine": ("error", "the engine's own"),
     "unprintable_error": ("error", "ValueError: bad ? value"),
+    "scratch_bytes": ("error", "wrote more than the 64 MiB its scratch folder may hold"),
+    "scratch_files": ("error", "made more than the 10,000 files and folders its scratch folder may hold"),
 }
+SCRATCH_HOGS = ("scratch_bytes", "scratch_files")
 
 
 def sleepers() -> list[str]:
@@ -161,7 +164,8 @@ def test_process_group_fallback_also_leaves_nothing_running(name):
     verdict = run(name, isolation=sandbox.PROCESS_GROUP)[1]
     assert verdict.status == EXPECTED[name][0]
     assert verdict.details["sandbox"] == sandbox.PROCESS_GROUP and "not offline" in verdict.details["sandbox_note"]
-    assert verdict.details["strays_killed"] >= 1
+    if name == "double_fork":  # the daemon left the process group: only the hunt for strays finds it
+        assert verdict.details["strays_killed"] >= 1  # (the sleepers of child_processes die with the group)
     assert sleepers() == []
 
 
@@ -171,6 +175,65 @@ def test_process_group_fallback_verdicts(name):
     verdict, elapsed, limit = run(name, isolation=sandbox.PROCESS_GROUP)[1:]
     assert verdict.status == EXPECTED[name][0], verdict.reason
     assert elapsed <= limit + 1.0
+
+
+def probed_folder(verdict) -> Path:
+    """The working directory an answer printed as `PROBE <cwd>`."""
+    line = next(line for line in verdict.output.splitlines() if line.startswith("PROBE "))
+    return Path(line[len("PROBE "):])
+
+
+@pytest.mark.parametrize("name", SCRATCH_HOGS)
+def test_scratch_hogs_leave_nothing_behind(name, verdicts):
+    """200 MB in many files, or 100,000 files: in a tmpfs of 64 MiB and 10,000 inodes, which
+    vanishes with the check's mount namespace (or, in the fallback, a folder counted and removed)."""
+    verdict, _, _ = verdicts[name]
+    scratch = probed_folder(verdict)
+    assert scratch.name == "scratch" and scratch.parent.name.startswith("studycli-grade-")
+    assert not scratch.parent.exists()
+    if verdict.details["sandbox"] == sandbox.NAMESPACES:
+        assert verdict.details["scratch"] == "tmpfs"
+
+
+@pytest.mark.parametrize("name", SCRATCH_HOGS)
+def test_process_group_fallback_counts_the_scratch_folder(name):
+    """Without a mount namespace the parent counts the folder while the child runs and ends the
+    check past the caps: the same verdict, in time, and the folder removed."""
+    verdict, elapsed, limit = run(name, isolation=sandbox.PROCESS_GROUP)[1:]
+    status, words = EXPECTED[name]
+    assert verdict.status == status and words in verdict.reason, verdict.reason
+    assert verdict.details["scratch"] == "folder"
+    assert elapsed <= limit + 1.0, f"{name} took {elapsed:.2f} s"
+    assert not probed_folder(verdict).parent.exists()
+    assert sleepers() == []
+
+
+def test_a_burst_between_two_counts_is_caught_by_the_last_one(monkeypatch):
+    """The folder is counted once more when the child has ended: 200 MB written and left there
+    between two counts (here: no count while it runs) still gets the scratch verdict."""
+    from studycli.grading import runner
+
+    monkeypatch.setattr(runner, "SCRATCH_POLL_S", 60.0)
+    verdict = grade("softmax", HOSTILE / "scratch_bytes.py", timeout_s=LIMIT_S, seed=11, isolation=sandbox.PROCESS_GROUP)
+    assert verdict.status == "error" and EXPECTED["scratch_bytes"][1] in verdict.reason, verdict.reason
+    assert not probed_folder(verdict).parent.exists()
+
+
+@pytest.mark.parametrize("name", ["correct", "scratch_files"])
+def test_a_tmpfs_the_grader_cannot_reach_is_unmounted_and_the_folder_counted(name, monkeypatch):
+    """Where /proc/PID/root is closed to the grader, the child drops its tmpfs before the answer
+    runs, and the parent counts the folder as in the fallback."""
+    from studycli.grading import runner
+
+    if sandbox.isolation()[0] != sandbox.NAMESPACES:
+        pytest.skip("no namespaces here")
+    monkeypatch.setattr(runner._Child, "scratch_seen_by_child", lambda self: "/nonexistent/scratch")
+    answer = HOSTILE.parent / "softmax" / "correct.py" if name == "correct" else HOSTILE / f"{name}.py"
+    verdict = grade("softmax", answer, timeout_s=LIMIT_S, seed=11)
+    assert verdict.details["scratch"] == "folder"
+    assert verdict.status == ("pass" if name == "correct" else "error"), verdict.reason
+    if name != "correct":
+        assert "10,000 files" in verdict.reason and not probed_folder(verdict).parent.exists()
 
 
 def test_the_sandbox_report_says_which_isolation_is_used():
@@ -285,7 +348,7 @@ def test_probe_is_stopped(name, mode, probed):
     verdict, elapsed = probed["verdicts"][(name, mode)]
     status, words = PROBE_EXPECTED[name]
     text = verdict.reason + " " + " ".join(c.message for c in verdict.cases)
-    assert "ESCAPED" not in text, f"{name} ({mode}): {text}"
+    assert "ESCAPED" not in text + verdict.output, f"{name} ({mode}): {text} {verdict.output}"
     assert verdict.status == status, f"{name} ({mode}): {verdict.status}: {verdict.reason}"
     assert words in text, f"{name} ({mode}): {text}"
     assert elapsed <= LIMIT_S + 1.0, f"{name} took {elapsed:.2f} s"
@@ -347,6 +410,14 @@ def test_grading_refuses_without_walls(monkeypatch):
     verdict = grade("softmax", Path(__file__).parent / "answers" / "softmax" / "correct.py", timeout_s=LIMIT_S, isolation=sandbox.NONE)
     assert verdict.passed and "UNSAFE" in verdict.details["sandbox_note"]
     assert verdict.details["layers"] == []
+
+
+def test_study_doctor_explains_every_layer():
+    from studycli import doctor
+
+    rows = doctor._sandbox()
+    assert [name.strip() for name, _, _ in rows[1:]] == list(sandbox.layers())
+    assert "tmpfs scratch" in rows[0][2] or sandbox.isolation()[0] != sandbox.NAMESPACES
 
 
 def test_the_report_names_every_layer():

@@ -138,3 +138,22 @@ def test_output_is_attributed_to_its_case_and_the_seed_is_recorded(tmp_path):
     assert verdict.passed and verdict.details["seed"] == 9
     assert [c.output.strip() for c in verdict.cases[:3]] == ["call 1", "call 2", "call 3"]
     assert verdict.output.startswith("at import")
+
+
+def test_an_answer_file_over_the_size_cap_is_refused_before_any_child_starts(tmp_path, monkeypatch):
+    from studycli.grading import runner
+
+    big = tmp_path / "softmax.py"
+    big.write_text("def softmax(x, axis=-1):\n    return x\n" + "# padding\n" * (runner.ANSWER_CAP // 10))
+    assert big.stat().st_size > runner.ANSWER_CAP
+    started = []
+    monkeypatch.setattr(runner._Child, "start", lambda self: started.append(self))
+    with pytest.raises(AnswerFileError) as info:
+        grade("softmax", big)
+    message = str(info.value)
+    assert isinstance(info.value, UsageError) and "\n" not in message
+    assert message.startswith(str(big)) and "larger than 1 MiB" in message
+    assert started == []
+    exactly = tmp_path / "exactly.py"
+    exactly.write_bytes(b"#" * runner.ANSWER_CAP)
+    assert runner._answer_path(exactly) == exactly.resolve()  # the cap itself is allowed

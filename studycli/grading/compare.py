@@ -3,6 +3,27 @@
 Every comparator returns a `Comparison`: whether it matches and, when not, one line saying how it
 differs, the largest error and where it is. They never raise on odd values: NaN, infinities,
 the wrong dtype and the wrong shape are findings, not crashes.
+
+How close is close enough follows the conditioning of each case (`rounding_tolerance`). The answer
+is compared with the engine's function evaluated in float64 on the same float32 inputs, and may
+differ from it by what float32 rounding can do to that very case, value by value:
+
+    |got - y64| <= SAFETY * (D + EPS32 * (|y64| + M)) + TINY32
+
+    y64   the engine's function on the inputs cast to float64: the exact answer for these inputs
+          (for a case that runs a small GPT, the GPT with its weights in float64);
+    D     max over r = 0 .. PERTURBATIONS of |f(x * (1 + EPS32 * s_r)) - y64|, f the engine's
+          function in the inputs' own precision (float32), s_0 = 0 and s_r random signs, one per
+          float input value: the engine's own float32 error, and how far the answer moves when
+          every input moves by one float32 rounding (the condition of the case);
+    M     magnitudes of the formula's intermediate terms that a float32 answer rounds and the
+          engine's float32 run does not show (the log-normaliser of a softmax, about the largest
+          logit; GELU's two halves of size |x| / 2; a sinusoid's angle), 0 for most checks;
+    EPS32 = 2^-23 (one float32 rounding), SAFETY = 8, TINY32 = 2^-126 (float32 underflow).
+
+So a softmax of logits near 1e4, which carry about 1e-3 of rounding in float32 themselves, may be
+off by about 1e-3 relative; of logits near 1, by about 1e-6. Answers that only move values
+(split_heads, merge_heads), masks and token ids are compared exactly.
 """
 
 from __future__ import annotations
@@ -13,6 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 
 SMALL_ARRAY = 24  # arrays up to this many elements are printed in full
+EPS32 = float(np.finfo(np.float32).eps)  # 2^-23: one float32 rounding, relative
+TINY32 = float(np.finfo(np.float32).tiny)  # 2^-126: smaller values underflow in float32
+SAFETY = 8  # how many roundings' worth of error a sound float32 answer may pile up beyond the estimate
+PERTURBATIONS = 16  # signed perturbations of the inputs per case: enough that a 2-value difference is hit both ways
 
 
 @dataclass
@@ -122,7 +147,15 @@ def allclose(expected: np.ndarray, got: np.ndarray, rtol: float, atol: float) ->
         message = "infinities where the expected values are finite (or the other way round)"
     else:
         message = "the value differs" if wrong.size == 1 else f"{int(wrong.sum())} of {wrong.size} values differ by more than the tolerance"
-    return _report(wrong, expected, got, error, message)
+    result = _report(wrong, expected, got, error, message)
+    if result.where is not None and result.max_abs_error is not None and np.ndim(atol):
+        allowed = (np.broadcast_to(atol, e.shape) + rtol * np.abs(e))[tuple(result.where)]
+        result.message += f" (there {_significant(float(allowed))} is allowed for these inputs)"
+    return result
+
+
+def _significant(x: float) -> str:
+    return f"{x:.2g}"
 
 
 def _report(wrong, expected, got, error, message) -> Comparison:
@@ -164,3 +197,65 @@ def same(expected, got, rtol: float, atol: float) -> bool:
     with np.errstate(invalid="ignore"):
         return bool(np.allclose(got.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True))
 
+
+@dataclass
+class Tolerance:
+    """What a float answer is compared with: the exact value for these inputs, and the error each
+    output value may carry (see the module's docstring)."""
+
+    center: np.ndarray  # y64
+    allowed: np.ndarray  # per output value, the center's shape (0 where the center is infinite)
+
+
+def rounding_tolerance(fn, args: tuple, kwargs: dict, *, magnitude=None, seed: int = 0) -> Tolerance:
+    """The tolerance of one case (see the module's docstring): `fn` is the engine's function (or
+    procedure) for the case's (args, kwargs), computing in the precision of its inputs;
+    `magnitude` is M, broadcast to the answer."""
+    with np.errstate(all="ignore"):
+        y32 = np.asarray(fn(*args, **kwargs), dtype=np.float64)
+        y64 = np.asarray(fn(*_map_floats(args, _to64), **_map_floats(kwargs, _to64)), dtype=np.float64)
+        finite = np.isfinite(y64)
+        spread = np.where(finite, np.abs(y32 - y64), 0.0)
+        rng = np.random.default_rng(seed)
+        for _ in range(PERTURBATIONS):
+            nudge = _perturber(rng)
+            moved = np.asarray(fn(*_map_floats(args, nudge), **_map_floats(kwargs, nudge)), dtype=np.float64)
+            spread = np.fmax(spread, np.where(finite, np.abs(moved - y64), 0.0))  # fmax: a NaN never wins
+        scale = np.where(finite, np.abs(y64), 0.0) + (0.0 if magnitude is None else np.nan_to_num(np.abs(magnitude)))
+        allowed = SAFETY * (np.nan_to_num(spread, posinf=0.0) + EPS32 * scale) + TINY32
+    return Tolerance(y64, np.where(finite, allowed, 0.0))
+
+
+def _to64(a):
+    return a.astype(np.float64) if isinstance(a, np.ndarray) else a
+
+
+def _perturber(rng):
+    """x -> x * (1 + EPS32 * s) rounded back to x's own dtype, s a random sign per value, for every
+    float array and float scalar: one or two units in the last place of a float32."""
+
+    def nudge(a):
+        if isinstance(a, np.ndarray):
+            signs = rng.integers(0, 2, size=a.shape) * 2.0 - 1.0
+            return (a.astype(np.float64) * (1.0 + EPS32 * signs)).astype(a.dtype)
+        return a * (1.0 + EPS32 * (rng.integers(0, 2) * 2.0 - 1.0))
+
+    return nudge
+
+
+def _map_floats(value, f):
+    """`value` with f applied to every float array and float scalar in it (containers walked)."""
+    if isinstance(value, np.ndarray):
+        return f(value) if value.dtype.kind == "f" else value
+    if isinstance(value, float):
+        return f(value)
+    if isinstance(value, dict):
+        return {k: _map_floats(v, f) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map_floats(v, f) for v in value)
+    return value
+
+
+def within(tolerance: Tolerance, got) -> Comparison:
+    """`allclose` against a Tolerance: |got - y64| <= allowed, value by value."""
+    return allclose(tolerance.center, got, 0.0, tolerance.allowed)

@@ -14,6 +14,8 @@ kernel offers (`layers()`, for `study doctor` and for refusing to grade without 
   kill(-1), and none of the kernel interfaces a grader never needs (bpf, io_uring, keyrings...).
 - capabilities: the bounding set is emptied and every set cleared, so even root inside the user
   namespace cannot lift a resource limit or remount /proc.
+- scratch (in a mount namespace): a tmpfs capped in bytes and in files is mounted on the scratch
+  directory, so the whole check can write no more than that, and it vanishes with the namespace.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ NET_BIND_TCP, NET_CONNECT_TCP = 1, 2
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1, 2
 READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
 FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV  # all a file rule may hold
+
+# mount(2)
+MS_NOSUID, MS_NODEV = 2, 4
 
 # prctl
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_SECCOMP, PR_CAP_AMBIENT = 38, 24, 22, 47
@@ -79,6 +84,20 @@ def seccomp_supported() -> bool:
 def layers() -> dict[str, bool]:
     """Which of this module's layers the kernel offers: landlock, seccomp."""
     return {"landlock": landlock_abi() > 0, "seccomp": seccomp_supported()}
+
+
+def mount_scratch(path: str, size_bytes: int, files: int) -> bool:
+    """Mounts a tmpfs of at most `size_bytes` and `files` inodes on `path`; False where this
+    process may not mount (no mount namespace of its own, no CAP_SYS_ADMIN in it)."""
+    options = f"size={int(size_bytes)},nr_inodes={int(files)},mode=0700".encode()
+    done = _libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", ctypes.c_ulong(MS_NOSUID | MS_NODEV), ctypes.c_char_p(options))
+    return done == 0
+
+
+def unmount_scratch(path: str) -> None:
+    """Takes the tmpfs of `mount_scratch` off `path` again (MNT_DETACH)."""
+    if _libc.umount2(os.fsencode(path), ctypes.c_int(2)) != 0:
+        raise ConfinementError(ctypes.get_errno(), f"umount2({path}) failed")
 
 
 def no_new_privileges():

@@ -8,6 +8,7 @@ and the engine load only when an answer is computed, so listing the names stays 
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -188,12 +189,22 @@ def _model_distribution(rng, temperature: float):
     """(prompt, the shipped model's next-character probabilities after `temperature`, tokenizer)."""
     from engine.layers import softmax
     from engine.sampling import apply_temperature
+
+    prompt = rng.choice(MODEL_PROMPTS)
+    logits, tokenizer = _model_logits(prompt)
+    return prompt, softmax(apply_temperature(logits, temperature)), tokenizer
+
+
+@functools.lru_cache(maxsize=len(MODEL_PROMPTS))
+def _model_logits(prompt: str):
+    """(the shipped model's next-character logits after `prompt`, float64 and read-only, tokenizer):
+    loaded and run once per prompt, however many questions a session draws."""
     from studycli import demo
 
     model, tokenizer = demo.load()
-    prompt = rng.choice(MODEL_PROMPTS)
     logits = demo.next_token_logits(model, tokenizer, prompt).astype(_np().float64)
-    return prompt, softmax(apply_temperature(logits, temperature)), tokenizer
+    logits.flags.writeable = False
+    return logits, tokenizer
 
 
 def model_char_probability(rng):

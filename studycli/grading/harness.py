@@ -1,22 +1,33 @@
 """The program that runs a learner's file in the grading child process.
 
-Run as a script (`python -I -B harness.py WORKDIR GO_FD`) with the standard library, NumPy and,
-for integration cases, the engine. (The parent imports this module too, but only for its limits
-and its integration procedures, which it runs with the engine's own functions.) The child reads
-what the parent wrote in WORKDIR:
+Run by `python -I -B` (loaded from its cached bytecode by runner.BOOTSTRAP, which calls
+`main([harness.py, WORKDIR, GO_FD, READY_FD])`) with the standard library, NumPy and, for
+integration cases, the engine. (The parent imports this module too, but only for
+its limits and its integration procedures, which it runs with the engine's own functions.) The
+child reads what the parent wrote in WORKDIR:
 
     job.json     the function name, the deadline, the limits, the walls (what may be read)
     answer_<k>.py  a copy of learner file k (the child cannot read the learner's own folder)
     cases.json   one entry per case: how to call the function (arrays named in inputs.npz)
     inputs.npz   the case inputs (never the expected values)
 
-It writes back, also in WORKDIR:
+It writes back in WORKDIR, through files it opened before the walls went up (after that nothing
+in WORKDIR is writable):
 
     events.jsonl  one JSON object a line: imported, case started / done / raised, finished
-    out_<k>_<i>_<j>.npy  output j of file k's function on case i (plain arrays, never pickles)
-    (the learner's code may write here too: it is the only place it may write)
     exit.json     how the worker process ended (written by the first process, see `main`)
     fault.txt     Python's own report of a crash (faulthandler)
+
+and in WORKDIR/scratch, the learner's working (and home) directory and the only place its code
+may write, bounded for the whole check by SCRATCH_BYTES and SCRATCH_FILES:
+
+    out_<k>_<i>_<j>.npy  output j of file k's function on case i (plain arrays, never pickles)
+
+In a mount namespace the first process mounts a tmpfs of that size on the scratch directory and
+says so on READY_FD ("tmpfs"); the parent reads the results through /proc/PID/root, and the
+tmpfs vanishes with the namespace. Elsewhere it answers "folder" and the parent keeps count (as
+it does when it cannot open /proc/PID/root: it then says "gu" instead of "go" on GO_FD, and the
+worker unmounts the tmpfs before the learner's code runs).
 
 The first process sets the resource limits, then forks a worker that does the grading and only
 waits for it, so that a crash or a signal of the worker can be told apart from a clean exit, and
@@ -30,6 +41,7 @@ inputs, the answer's source, the engine for integration cases) and then walls it
 same before it waits. The engine is never importable by the learner's module.
 """
 
+import errno
 import json
 import os
 import resource
@@ -42,6 +54,9 @@ ADDRESS_SPACE_BYTES = 2 << 30  # 2 GiB: enough for NumPy and any sensible answer
 CHECK_MEMORY_BYTES = 2 << 30  # all processes of one check together (a memory cgroup, where one can be made)
 FILE_SIZE_BYTES = 16 << 20  # caps the learner's printed output and every file it writes
 PROCESSES = 64  # processes of one check together (RLIMIT_NPROC in a user namespace, or a pids cgroup)
+SCRATCH_BYTES = 64 << 20  # what all processes of one check may keep in the scratch directory together
+SCRATCH_FILES = 10_000  # files and folders in it (a tmpfs's nr_inodes counts its root too)
+SCRATCH = "scratch"  # the learner's working directory, below WORKDIR
 ENGINE = "engine"
 
 
@@ -54,28 +69,34 @@ class BadReturn(Exception):
 
 
 def main(argv):
-    workdir, go_fd = argv[1], int(argv[2])
+    workdir, go_fd, ready_fd = argv[1], int(argv[2]), int(argv[3])
     os.chdir(workdir)
     with open("job.json") as f:
         job = json.load(f)
+    confine = load_confine() if job.get("walls") or job.get("mount_scratch") else None
+    mounted = job.get("mount_scratch") and confine.mount_scratch(SCRATCH, SCRATCH_BYTES, SCRATCH_FILES)
+    os.write(ready_fd, b"tmpfs" if mounted else b"folder")
+    os.close(ready_fd)
+    exit_fd = os.open("exit.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     join_cgroups(job.get("cgroups", []))
     set_limits(job)
     pid = os.fork()
     if pid == 0:
         try:
-            worker(job, go_fd)
+            os.close(exit_fd)  # the learner's code never holds it
+            worker(job, go_fd, confine)
         finally:
             os._exit(70)
     os.close(go_fd)
     if job.get("walls"):
-        wall_in(job, load_confine())  # this process reads nothing more; it only waits and writes exit.json
+        wall_in(job, confine)  # this process reads nothing more; it only waits and writes exit.json
     _, status, usage = os.wait4(pid, 0)
     ended = {"cpu_s": usage.ru_utime + usage.ru_stime}
     if os.WIFSIGNALED(status):
         ended["signal"] = os.WTERMSIG(status)
     else:
         ended["exit"] = os.waitstatus_to_exitcode(status)
-    write_file("exit.json", json.dumps(ended))
+    os.write(exit_fd, json.dumps(ended).encode())
     os._exit(0)
 
 
@@ -118,20 +139,6 @@ def set_limits(job):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def write_file(name, text):
-    """Writes a new file `name`, never through a link the learner's code may have left there."""
-    try:
-        os.unlink(name)
-    except OSError:  # not there (the usual case), or a directory: then O_EXCL below fails
-        pass
-    try:
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except OSError:  # recreated in between: the parent then reports that the process vanished
-        return
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-
-
 class Events:
     """The events.jsonl channel to the parent: one flushed line per event."""
 
@@ -156,7 +163,7 @@ def output_offset():
         return 0
 
 
-def worker(job, go_fd):
+def worker(job, go_fd, confine):
     import faulthandler
 
     faulthandler.enable(file=open("fault.txt", "w"), all_threads=False)  # noqa: SIM115 - kept open until death
@@ -165,7 +172,6 @@ def worker(job, go_fd):
         stream.reconfigure(errors="backslashreplace")  # block-buffered: flushed around every case
     import numpy as np
 
-    confine = load_confine() if job.get("walls") else None  # while the parent is still busy
     deadline = job["deadline"]
 
     def on_alarm(signum, frame):
@@ -179,7 +185,7 @@ def worker(job, go_fd):
         events.emit("timeout", phase="waiting")
         finish(events)
     os.close(go_fd)
-    if go != b"go":  # the parent gave up before sending the cases
+    if go not in (b"go", b"gu"):  # the parent gave up before sending the cases
         finish(events)
     inputs = np.load("inputs.npz", allow_pickle=False)
     arrays = {key: inputs[key] for key in inputs.files}
@@ -190,7 +196,10 @@ def worker(job, go_fd):
         with open(answer["copy"], "rb") as f:
             sources.append(f.read())
     hide_engine(job.get("engine_root"), any(case.get("integration") for case in cases))
-    if confine is not None:
+    if go == b"gu":  # the parent cannot reach the tmpfs: the folder beneath it is used (and counted)
+        confine.unmount_scratch(SCRATCH)
+    os.chdir(SCRATCH)  # the results go here, and the learner's files
+    if job.get("walls"):
         wall_in(job, confine)
     for k, answer in enumerate(job["answers"]):  # several files share a child only when the caller asks
         if not grade_file(k, answer["path"], sources[k], job, cases, arrays, events, np):
@@ -458,8 +467,10 @@ def describe(exc, path):
         kind = "syntax"
     elif isinstance(exc, Deadline):
         kind = "timeout"
-    elif isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: RLIMIT_FSIZE reached
-        kind = "output"
+    elif isinstance(exc, OSError) and exc.errno == errno.EFBIG:  # RLIMIT_FSIZE: the output, or one file too big
+        kind = "output" if output_offset() >= FILE_SIZE_BYTES else "disk"
+    elif any(isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT) for e in links):
+        kind = "disk"  # the scratch directory is full (bytes or files)
     elif any(isinstance(e, EngineRefused) for e in links):
         kind = "engine"
     else:
@@ -524,17 +535,22 @@ def with_learner(procedure):
 
 @with_learner
 def gpt_logits(config, params, ids, split=0):
-    """Logits of a small GPT; with `split`, the ids are fed in two pieces through a KV cache."""
+    """Logits of a small GPT; with `split`, the ids are fed in two pieces through a KV cache.
+
+    The model computes in float32; given float64 weights (the parent's exact reference), in float64.
+    """
+    import numpy as np
+
     from engine.model import GPT, GPTConfig
 
     model = GPT(GPTConfig(**config), params)
+    if all(getattr(w, "dtype", None) == "float64" for w in params.values()):
+        model.params = {name: np.asarray(params[name], dtype=np.float64) for name in model.params}
     if not split:
         return model(ids)
     cache = model.new_cache(batch_size=1)
     first = model(ids[:split], cache)  # [split, V]
     second = model(ids[split:], cache)  # [T - split, V]
-    import numpy as np
-
     return np.concatenate([first, second], axis=0)
 
 

@@ -14,11 +14,13 @@ import io
 import json
 import os
 import secrets
+import select
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,17 +28,25 @@ from pathlib import Path
 from studycli.errors import UsageError
 from studycli.grading import sandbox
 from studycli.grading.checks import get_check
-from studycli.grading.harness import ADDRESS_SPACE_BYTES, CHECK_MEMORY_BYTES, FILE_SIZE_BYTES, PROCESSES
+from studycli.grading.harness import ADDRESS_SPACE_BYTES, CHECK_MEMORY_BYTES, FILE_SIZE_BYTES, PROCESSES, SCRATCH, SCRATCH_BYTES, SCRATCH_FILES
 from studycli.grading.verdict import ArrayInfo, CaseResult, Verdict
 
 HARNESS = Path(__file__).with_name("harness.py")
+# The child runs harness.py through a loader, not as a script: a script is compiled on every run,
+# a loaded module comes from its cached bytecode (written when the parent imported it).
+BOOTSTRAP = (
+    "import importlib.util, sys; "
+    "spec = importlib.util.spec_from_file_location('studycli_harness', sys.argv[1]); "
+    "harness = importlib.util.module_from_spec(spec); spec.loader.exec_module(harness); harness.main(sys.argv[1:])"
+)
 DEFAULT_TIMEOUT_S = 5.0
 WALL_GRACE_S = 0.3  # after the deadline, the child's own alarm has this long to say which case hung
 RESULT_CAP = FILE_SIZE_BYTES + 4096  # the child cannot write more anyway (RLIMIT_FSIZE)
 EVENTS_CAP = 1 << 20
 SHOWN_OUTPUT = 500  # characters of the learner's output a verdict carries
 FORCED_ISOLATION = "STUDYCLI_SANDBOX"  # "process-group" forces the fallback, "none" a kernel without walls
-ANSWER_CAP = 1 << 20
+ANSWER_CAP = 1 << 20  # an answer file is a page of code: anything larger is refused before a child starts
+SCRATCH_POLL_S = 0.05  # how often the parent counts a scratch folder that no tmpfs bounds
 
 
 class AnswerFileError(UsageError):
@@ -85,8 +95,10 @@ def grade_many(
     if why and not sandbox.unsafe_requested(unsafe):
         raise SandboxRefused(why)
     seed = secrets.randbelow(1 << 31) if seed is None else int(seed)
-    workdir = tempfile.mkdtemp(prefix="studycli-grade-")
+    workdir = tempfile.mkdtemp(prefix="studycli-grade-", dir=sandbox.work_root())
+    os.mkdir(os.path.join(workdir, SCRATCH), 0o700)
     dir_fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    child = None
     try:
         child = _Child(workdir, dir_fd, check, answers, timeout_s, mode, prefix)
         try:
@@ -104,6 +116,8 @@ def grade_many(
             child.stop()
         verdicts = [judge_safely(check, suite, cases, expected, child, k) for k in range(len(answers))]
     finally:
+        if child is not None:
+            child.close()  # the last hold on a tmpfs scratch: the kernel frees it now
         os.close(dir_fd)
         sandbox.remove_tree(workdir)
     duration_ms = round((time.monotonic() - started) * 1000)
@@ -118,6 +132,9 @@ def grade_many(
             memory_limit_bytes=CHECK_MEMORY_BYTES if child.cgroups.folders else ADDRESS_SPACE_BYTES,
             process_limit=PROCESSES,
             file_limit_bytes=FILE_SIZE_BYTES,
+            scratch=child.scratch_kind,
+            scratch_limit_bytes=SCRATCH_BYTES,
+            scratch_limit_files=SCRATCH_FILES,
         )
         if len(answers) > 1:
             verdict.details["shared_child_with"] = len(answers) - 1
@@ -127,6 +144,28 @@ def grade_many(
         if why:
             verdict.details["sandbox_note"] = "UNSAFE: graded without any wall (the learner's code had all your file rights)"
     return verdicts
+
+
+def exited_within(proc: subprocess.Popen, timeout_s: float) -> bool:
+    """True when `proc` ends within `timeout_s` (it is then reaped). Woken by the kernel through a
+    pidfd the moment it ends, where Popen.wait(timeout) would notice up to 50 ms late."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # before Linux 5.3 / Python 3.9, or already reaped
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        if not poller.poll(timeout_s * 1000):
+            return False
+    finally:
+        os.close(pidfd)
+    proc.wait()
+    return True
 
 
 def import_everything():
@@ -182,6 +221,14 @@ class _Child:
         self.token = secrets.token_hex(8)
         self.proc = None
         self.go = None
+        self.ready = None  # the child says on this pipe whether a tmpfs bounds its scratch
+        self.scratch = os.path.join(workdir, SCRATCH)
+        self.scratch_fd = None
+        self.scratch_kind = None  # "tmpfs" (bounded by the kernel) or "folder" (counted by `_watch`)
+        self.scratch_full = None  # "bytes" or "files" when the learner's code reached that cap
+        self.scratch_exceeded = False  # a counted folder went past it (a tmpfs cannot)
+        self.watcher = None
+        self.watching = threading.Event()
         self.timed_out = False
         self.out_of_memory = False
         self.forged = False
@@ -205,14 +252,15 @@ class _Child:
             "deadline": self.deadline,
             "cpu_seconds": self.cpu_seconds,
             "engine_root": _engine_root(),
-            "walls": sandbox.walls(self.mode, self.workdir),
+            "walls": sandbox.walls(self.mode, self.scratch),
+            "mount_scratch": self.mode == sandbox.NAMESPACES and "tmpfs" not in sandbox.layers_off(),
             "cgroups": self.cgroups.procs_files(),
             # RLIMIT_NPROC counts per user: only inside a user namespace is that the check alone
             "processes": PROCESSES if in_user_namespace and not self.cgroups.folders else 0,
         }
         self._write("job.json", json.dumps(job).encode())
         env = {
-            "HOME": self.workdir,
+            "HOME": self.scratch,
             "PATH": "/usr/bin:/bin",
             "LC_ALL": "C.UTF-8",
             "OPENBLAS_NUM_THREADS": "1",
@@ -221,21 +269,23 @@ class _Child:
             sandbox.TOKEN_VARIABLE: self.token,
         }
         read_end, self.go = os.pipe()
+        self.ready, ready_end = os.pipe()
         out = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600, dir_fd=self.dir_fd)
         try:
             self.proc = subprocess.Popen(
-                [*self.prefix, sys.executable, "-I", "-B", str(HARNESS), self.workdir, str(read_end)],
+                [*self.prefix, sys.executable, "-I", "-B", "-c", BOOTSTRAP, str(HARNESS), self.workdir, str(read_end), str(ready_end)],
                 cwd=self.workdir,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
-                pass_fds=(read_end,),
+                pass_fds=(read_end, ready_end),
                 start_new_session=True,
             )
         finally:
             os.close(out)
             os.close(read_end)
+            os.close(ready_end)
 
     def send(self, cases):
         """Writes the cases' inputs and lets the child start on them."""
@@ -265,26 +315,97 @@ class _Child:
         np.savez(buffer, **arrays)
         self._write("inputs.npz", buffer.getvalue())
         self._write("cases.json", json.dumps(encoded).encode())
-        try:
-            os.write(self.go, b"go")
+        said = self._open_scratch()
+        try:  # "gu": go, but first unmount a tmpfs this process cannot reach (then the folder is counted)
+            os.write(self.go, b"gu" if said == b"tmpfs" and self.scratch_kind == "folder" else b"go")
         except OSError:  # the child is already gone; its events say why
             pass
         self._close_go()
+        if self.scratch_kind == "folder":
+            self.watcher = threading.Thread(target=self._watch, name="studycli-scratch", daemon=True)
+            self.watcher.start()
+
+    def _open_scratch(self) -> bytes:
+        """Opens the scratch directory the learner's code will write in, before any of it runs;
+        returns what the child said of it.
+
+        With a tmpfs mounted in the child's mount namespace, that is /proc/PID/root/.../scratch:
+        the open descriptor keeps the tmpfs readable after the namespace is gone, and closing it
+        frees the tmpfs. Otherwise it is the folder itself, counted by `_watch` while the child runs.
+        """
+        said = b""
+        poller = select.poll()  # not select(): descriptors may be numbered past 1024
+        poller.register(self.ready, select.POLLIN)
+        if poller.poll(max(self.deadline - time.monotonic(), 0.0) * 1000):
+            said = os.read(self.ready, 16)
+        os.close(self.ready)
+        self.ready = None
+        folder = os.open(SCRATCH, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=self.dir_fd)
+        if said == b"tmpfs":
+            try:
+                fd = os.open(self.scratch_seen_by_child(), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            except OSError:
+                fd = None
+            if fd is not None and os.fstat(fd).st_dev != os.fstat(folder).st_dev:
+                os.close(folder)
+                self.scratch_fd, self.scratch_kind = fd, "tmpfs"
+                return said
+            if fd is not None:
+                os.close(fd)
+        self.scratch_fd, self.scratch_kind = folder, "folder"
+        return said
+
+    def scratch_seen_by_child(self) -> str:
+        """The scratch directory as the child's mount namespace has it (/proc/PID/root/...)."""
+        return f"/proc/{self.proc.pid}/root{self.scratch}"
+
+    def _watch(self):
+        """Counts the scratch folder while the child runs; past the check's cap, ends the child."""
+        while not self.watching.wait(SCRATCH_POLL_S):
+            if self._count_scratch():
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                self.cgroups.kill_all()
+                return
+
+    def _count_scratch(self) -> bool:
+        """True (and `scratch_full` set) when the counted folder holds more than the check's caps."""
+        size, files = sandbox.scratch_usage(self.scratch_fd, SCRATCH_BYTES, SCRATCH_FILES)
+        if size > SCRATCH_BYTES or files > SCRATCH_FILES:
+            self.scratch_full, self.scratch_exceeded = "files" if files > SCRATCH_FILES else "bytes", True
+        return self.scratch_exceeded
 
     def wait(self):
-        try:
-            self.proc.wait(timeout=max(self.deadline + WALL_GRACE_S - time.monotonic(), 0.0))
-        except subprocess.TimeoutExpired:
-            self.timed_out = True
+        self.timed_out = not exited_within(self.proc, max(self.deadline + WALL_GRACE_S - time.monotonic(), 0.0))
 
     def stop(self):
         """Ends the child and all it started, and removes its cgroups; never raises."""
         self._close_go()
+        self.watching.set()
         if self.proc is not None:
             self.strays = sandbox.kill_everything(self.proc, self.mode, self.token)
+        if self.watcher is not None:
+            self.watcher.join()
         self.out_of_memory = self.cgroups.out_of_memory()
         self.strays += self.cgroups.kill_all()
         self.cgroups.remove()
+        if self.scratch_kind == "folder" and not self.scratch_exceeded:
+            self._count_scratch()  # once more: a burst between two counts, or after the last one
+        elif self.scratch_kind == "tmpfs":
+            try:
+                room = os.fstatvfs(self.scratch_fd)
+            except OSError:
+                return
+            self.scratch_full = "files" if room.f_favail == 0 else "bytes" if room.f_bavail == 0 else None
+
+    def close(self):
+        """Lets go of the scratch directory (a tmpfs is freed with it)."""
+        for fd in (self.scratch_fd, self.ready):
+            if fd is not None:
+                os.close(fd)
+        self.scratch_fd = self.ready = None
 
     def _close_go(self):
         if self.go is not None:
@@ -301,10 +422,10 @@ class _Child:
 
     # Reading back what the child left: every file may have been tampered with.
 
-    def read(self, name, cap) -> bytes:
-        """A file of the work directory: a regular file, not a link, at most `cap` bytes."""
+    def read(self, name, cap, dir_fd=None) -> bytes:
+        """A file of the work directory (or of `dir_fd`): a regular file, not a link, at most `cap` bytes."""
         try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self.dir_fd)
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self.dir_fd if dir_fd is None else dir_fd)
         except FileNotFoundError:
             raise
         except OSError as e:
@@ -398,7 +519,7 @@ class _Child:
         for j in range(n_outputs):
             name = f"out_{k}_{i}_{j}.npy"
             try:
-                data = self.read(name, RESULT_CAP)
+                data = self.read(name, RESULT_CAP, dir_fd=self.scratch_fd)
             except FileNotFoundError:
                 raise UnsafeResult(f"the result file {name} is missing") from None
             got.append(load_npy(data, name, np))
@@ -636,6 +757,21 @@ def _killed_for_memory(f: _Facts):
     return _out_of_memory(f) if f.child.out_of_memory else None
 
 
+def _scratch_full(f: _Facts):
+    """The learner's code wrote more than the check's scratch holds: that explains what failed after."""
+    said = f.import_failed.get("kind") == "disk" or any(r.message == SCRATCH_MESSAGE for r in f.results)
+    passed = f.completed and f.statuses == {"pass"}
+    if not (said or f.child.scratch_full and not passed or f.child.scratch_exceeded):  # a tmpfs filled to the brim is no fault
+        return None
+    where = f" {f.where}" if f.where and not passed else ""  # a folder counted after the end: no case to blame
+    if f.child.scratch_full == "files":
+        what = f"made more than the {SCRATCH_FILES:,} files and folders"
+    else:
+        what = f"wrote more than the {SCRATCH_BYTES >> 20} MiB"
+    frames = str(f.import_failed.get("traceback", "")) + str(f.import_failed.get("message", ""))
+    return f.verdict("error", f"your code {what} its scratch folder may hold{where}; write less (files written in a loop?)", traceback=frames.rstrip())
+
+
 def _timed_out(f: _Facts):
     timed_out = f.child.timed_out and not f.completed
     if not (timed_out or f.cpu_exceeded or f.import_failed.get("kind") == "timeout" or "timeout" in f.statuses):
@@ -699,10 +835,11 @@ def _case_error(f: _Facts):
     return f.verdict("error", f"{first.message} in case {first.index + 1} ({first.label})")
 
 
-END_CONDITIONS = (_not_started, _interfered, _killed_for_memory, _timed_out, _out_of_memory, _flooded, _import_failed, _crashed, _ended_early, _all_pass, _wrong, _case_error)
+END_CONDITIONS = (_not_started, _interfered, _killed_for_memory, _scratch_full, _timed_out, _out_of_memory, _flooded, _import_failed, _crashed, _ended_early, _all_pass, _wrong, _case_error)  # fmt: skip
 
 
 OUTPUT_MESSAGE = "printed more than the output limit"
+SCRATCH_MESSAGE = "filled the scratch folder"
 
 
 def _fill_raised(check, case, raised: dict, result: CaseResult):
@@ -721,6 +858,8 @@ def _fill_raised(check, case, raised: dict, result: CaseResult):
         result.message = "stopped by the time limit"
     elif kind == "output":
         result.message = OUTPUT_MESSAGE
+    elif kind == "disk":
+        result.message = SCRATCH_MESSAGE
     elif kind == "memory":
         result.message = f"ran out of memory ({message})"
     elif kind == "engine":
@@ -729,7 +868,7 @@ def _fill_raised(check, case, raised: dict, result: CaseResult):
         result.message = f"the model failed when it used your {check.name}: {message}"
     else:
         result.message = f"your code raised {message}"
-    if kind in ("exception", "memory", "exit") and frames:
+    if kind in ("exception", "memory", "exit", "disk") and frames:
         result.traceback = (frames + message).rstrip()
 
 

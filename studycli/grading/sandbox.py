@@ -11,6 +11,10 @@ Layers, each probed once per process and cached; `layers()` says which are on:
 - ``cgroup``: where this process may create cgroups (v2 delegated, or v1 as root), the check's
   processes share one memory cap and one process cap. Without it, RLIMIT_NPROC caps the processes
   (counted per user namespace) and RLIMIT_AS the memory of each process.
+- ``tmpfs scratch``: in the mount namespace, the scratch directory (the only place the learner's
+  code may write) is a tmpfs of SCRATCH_BYTES and SCRATCH_FILES for the whole check, gone with the
+  namespace. Without it the parent counts the folder while the child runs (`scratch_usage`) and
+  ends the check past the same caps.
 
 Without namespaces (mode ``process-group``) the child gets its own session; at the end its
 process group is killed, then any process still carrying the child's environment token (a daemon
@@ -23,11 +27,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import time
 from functools import lru_cache
 
-from studycli.grading.harness import ADDRESS_SPACE_BYTES, CHECK_MEMORY_BYTES, FILE_SIZE_BYTES, PROCESSES
+from studycli.grading.harness import ADDRESS_SPACE_BYTES, CHECK_MEMORY_BYTES, FILE_SIZE_BYTES, PROCESSES, SCRATCH_BYTES, SCRATCH_FILES
 
 NAMESPACES = "namespaces"
 PROCESS_GROUP = "process-group"
@@ -35,8 +40,9 @@ NONE = "none"  # neither namespaces nor Landlock nor seccomp (a kernel without t
 TOKEN_VARIABLE = "STUDYCLI_GRADING_TOKEN"
 UNSAFE_VARIABLE = "STUDYCLI_UNSAFE_GRADING"
 NO_CGROUP_VARIABLE = "STUDYCLI_SANDBOX_NO_CGROUP"  # "1": as if no cgroup could be made (to test the rlimit path)
-LAYERS_OFF_VARIABLE = "STUDYCLI_SANDBOX_OFF"  # e.g. "landlock,seccomp": to measure each layer's cost
+LAYERS_OFF_VARIABLE = "STUDYCLI_SANDBOX_OFF"  # e.g. "landlock,seccomp,cgroup,tmpfs": to measure each layer's cost
 
+WORK_ROOT_ROOM = 16 * (SCRATCH_BYTES + FILE_SIZE_BYTES)  # 1.25 GiB free in /dev/shm, or the temporary folder is used
 _UNSHARE_FLAGS = ("--pid", "--fork", "--kill-child", "--net", "--mount-proc")
 _PROBE_TIMEOUT_S = 2.0
 HIDDEN_PACKAGES = ("engine", "studycli")  # never readable by the child: the answer key and the grader
@@ -100,7 +106,7 @@ def layers(mode: str | None = None) -> dict[str, bool]:
         "landlock": bool(kernel["landlock"]) and "landlock" not in off,
         "seccomp": bool(kernel["seccomp"]) and "seccomp" not in off,
         "cgroup": cgroup_parents() != [] and "cgroup" not in off and mode != NONE,
-    }
+    }  # the tmpfs scratch comes with the mount namespace (see `report`)
 
 
 def refusal(mode: str) -> str | None:
@@ -120,8 +126,9 @@ def unsafe_requested(unsafe: bool | None) -> bool:
     return os.environ.get(UNSAFE_VARIABLE, "") not in ("", "0")
 
 
-def walls(mode: str, workdir: str) -> dict | None:
-    """The walls the child puts up (the `walls` entry of job.json), or None in mode NONE."""
+def walls(mode: str, scratch: str) -> dict | None:
+    """The walls the child puts up (the `walls` entry of job.json), or None in mode NONE; `scratch`
+    is the one directory it may write in."""
     kernel = dict(kernel_layers())
     for layer in layers_off():
         kernel[layer] = 0
@@ -133,7 +140,7 @@ def walls(mode: str, workdir: str) -> dict | None:
         "seccomp": kernel["seccomp"],
         "read": list(read),
         "list": list(listed),
-        "write": [workdir, "/dev/null"],
+        "write": [scratch, "/dev/null"],
     }
 
 
@@ -292,15 +299,87 @@ def report() -> str:
     if refusal(mode):
         return f"grading sandbox: {state}.\n{refusal(mode)}.\nLimits: {limits}."
     if mode == NAMESPACES:
-        how = "learner code runs offline in its own PID namespace; nothing it starts outlives a check"
+        how = "learner code runs offline in its own PID namespace, writing only a tmpfs scratch; nothing it starts or writes outlives a check"
     else:
-        how = "process-group fallback (no PID/network namespaces here): stray processes are hunted down after each check"
+        how = "process-group fallback (no PID/network namespaces here): stray processes are hunted down and the scratch folder is counted during each check"
     return f"grading sandbox: {state}.\n{how}.\nLimits: {limits}."
 
 
 def limits_text() -> str:
     memory = f"{CHECK_MEMORY_BYTES >> 30} GiB memory per check" if cgroup_parents() else f"{ADDRESS_SPACE_BYTES >> 30} GiB address space per process"
-    return f"{memory}, {PROCESSES} processes, CPU time, {FILE_SIZE_BYTES >> 20} MiB files"
+    scratch = f"{SCRATCH_BYTES >> 20} MiB in {SCRATCH_FILES:,} files of scratch per check"
+    return f"{memory}, {PROCESSES} processes, CPU time, {FILE_SIZE_BYTES >> 20} MiB files, {scratch}"
+
+
+def work_root() -> str | None:
+    """Where work directories are made: /dev/shm where it is a writable folder with room to spare
+    (RAM: a tree the learner's code left is removed at once, and its pages count against the
+    check's memory), else the system's temporary folder (None). A small /dev/shm (a container's
+    64 MiB) is left alone: a check could fill it for everyone else."""
+    root = "/dev/shm"
+    try:
+        st = os.lstat(root)
+        room = os.statvfs(root)
+    except OSError:
+        return None
+    roomy = room.f_bavail * room.f_frsize >= WORK_ROOT_ROOM
+    return root if stat.S_ISDIR(st.st_mode) and os.access(root, os.W_OK | os.X_OK) and roomy else None
+
+
+def scratch_usage(dir_fd: int, max_bytes: int, max_files: int) -> tuple[int, int]:
+    """(bytes allocated, files and folders) below the folder `dir_fd`, counted until either passes
+    its cap. Never follows a link, never raises, and holds one descriptor however deep the tree
+    (it climbs back up through ".."). A folder moved while it is counted ends the count early:
+    the next count starts again (and the memory cgroup still holds what /dev/shm keeps)."""
+    size = files = 0
+    try:
+        fd = os.dup(dir_fd)
+    except OSError:
+        return size, files
+    try:
+        levels = [(_entries(fd), _identity(fd))]  # per level on the way down: what is left to count, and which folder it is
+        while size <= max_bytes and files <= max_files:
+            entries, _ = levels[-1]
+            if not entries:
+                levels.pop()
+                if not levels:
+                    break
+                up = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+                os.close(fd)
+                fd = up
+                if _identity(fd) != levels[-1][1]:
+                    break  # moved meanwhile
+                continue
+            name = entries.pop()
+            files += 1
+            try:
+                st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                size += st.st_blocks * 512
+                if not stat.S_ISDIR(st.st_mode):
+                    continue
+                below = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError:
+                continue
+            os.close(fd)
+            fd = below
+            levels.append((_entries(fd), _identity(fd)))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return size, files
+
+
+def _entries(fd: int) -> list[str]:
+    try:
+        return os.listdir(fd)  # names only: the descriptor they are looked up in changes on the way
+    except OSError:
+        return []
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
 
 
 def kill_everything(proc: subprocess.Popen, mode: str, token: str) -> int:

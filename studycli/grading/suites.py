@@ -19,7 +19,7 @@ import numpy as np
 from engine import classification_head, layers, sampling
 from studycli.grading import harness
 from studycli.grading.checks import HEAD_ACCURACY
-from studycli.grading.compare import Comparison, allclose, check_form, same
+from studycli.grading.compare import Comparison, Tolerance, allclose, check_form, rounding_tolerance, same, within
 
 F32 = np.float32
 NEG_INF = -np.inf
@@ -35,6 +35,7 @@ class Case:
     integration: str | None = None  # a procedure of harness.INTEGRATIONS, or None for a plain call
     summary: str | None = None  # how to show the inputs, when printing them would not help
     secret: dict = field(default_factory=dict)  # parent-only data (held-out examples): never sent
+    tolerance: Tolerance | None = None  # parent-only: set with the expected answer (compare.rounding_tolerance)
 
 
 @dataclass(frozen=True)
@@ -50,23 +51,44 @@ class Suite:
     reference: Callable  # the engine's function: the answer key
     make_cases: Callable[[np.random.Generator], list]
     mistakes: tuple = ()
-    rtol: float = 1e-5
-    atol: float = 1e-6
-    comparator: Callable | None = None  # (case, expected, got, suite) -> Comparison; default allclose
+    exact: bool = False  # the answer only moves or compares values (no arithmetic): it must be exact
+    magnitude: Callable | None = None  # (*args, **kwargs) -> M, the intermediate terms' magnitudes (compare.py)
+    comparator: Callable | None = None  # (case, expected, got, suite) -> Comparison; default: within the tolerance
     diagnose: Callable | None = None  # (case, expected, got) -> hint or None, for what no Mistake shows
 
     def cases(self, seed: int) -> list[Case]:
         return self.make_cases(np.random.default_rng(seed))
 
     def expected(self, case: Case, name: str):
+        """The engine's answer for `case`; also sets `case.tolerance` for a float answer."""
         if case.integration:
-            return harness.INTEGRATIONS[case.integration](None, name, *case.args, **case.kwargs)
-        return self.reference(*case.args, **case.kwargs)
+            value = harness.INTEGRATIONS[case.integration](None, name, *case.args, **case.kwargs)
+        else:
+            value = self.reference(*case.args, **case.kwargs)
+        self.tolerance(case, value)
+        return value
+
+    def tolerance(self, case: Case, value) -> Tolerance | None:
+        """How far a float answer to `case` may be from the exact one (compare.rounding_tolerance)."""
+        if case.tolerance is not None or not case.integration and (self.exact or self.comparator):
+            return case.tolerance
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+            return None  # integers, booleans (tokens, masks): compared exactly
+        if case.integration:
+            procedure = harness.INTEGRATIONS[case.integration]
+            model = lambda *args, **kwargs: procedure(None, "", *args, **kwargs)  # noqa: E731 - the engine's own functions
+            case.tolerance = rounding_tolerance(model, case.args, case.kwargs)  # float64 weights: a float64 GPT
+        else:
+            terms = self.magnitude(*case.args, **case.kwargs) if self.magnitude else None
+            case.tolerance = rounding_tolerance(self.reference, case.args, case.kwargs, magnitude=terms)
+        return case.tolerance
 
     def compare(self, case: Case, expected, got) -> Comparison:
         if case.integration or self.comparator is None:
-            rtol, atol = (INTEGRATION_RTOL, INTEGRATION_ATOL) if case.integration else (self.rtol, self.atol)
-            return allclose(expected, got[0], rtol, atol)
+            tolerance = self.tolerance(case, expected)
+            if tolerance is None:
+                return allclose(expected, got[0], 0.0, 0.0)
+            return within(tolerance, got[0])
         return self.comparator(case, expected, got, self)
 
     def recognise(self, failures: list[tuple[Case, Any, list]]) -> str | None:
@@ -75,7 +97,7 @@ class Suite:
         if not plain:
             return None
         for mistake in self.mistakes:
-            if all(_matches(mistake, case, got, self) for case, _, got in plain):
+            if all(_matches(mistake, case, expected, got, self) for case, expected, got in plain):
                 return mistake.hint
         if self.diagnose is not None:
             for case, expected, got in plain:
@@ -85,19 +107,26 @@ class Suite:
         return None
 
 
-def _matches(mistake: Mistake, case: Case, got: list, suite: Suite) -> bool:
+def _matches(mistake: Mistake, case: Case, expected, got: list, suite: Suite) -> bool:
+    """True when the learner's failing answer to `case` is the mistake's, and the mistake is wrong
+    there too (a mistake that gets this case right cannot explain why the answer does not)."""
     try:
         with np.errstate(all="ignore"):
             wrong = mistake.answer(*case.args, **case.kwargs)
+            if len(got) != 1 or suite.compare(case, expected, [wrong]).ok:
+                return False
     except Exception:  # noqa: BLE001 - a mistaken answer may well raise on some inputs
         return False
-    if len(got) != 1:
-        return False
-    return same(wrong, got[0], rtol=max(suite.rtol, 1e-5), atol=max(suite.atol, 1e-5))
+    # the learner's version of the mistake and ours round differently: twice the case's tolerance
+    allowed = 0.0
+    if case.tolerance is not None:
+        allowed = 2 * case.tolerance.allowed
+        allowed = allowed if np.shape(got[0]) == allowed.shape else allowed.max(initial=0.0)
+    return same(wrong, got[0], rtol=MISTAKE_RTOL, atol=MISTAKE_ATOL + allowed)
 
 
-INTEGRATION_RTOL = 1e-4
-INTEGRATION_ATOL = 1e-4
+MISTAKE_RTOL = 1e-5  # a mistake's output is matched a little more loosely than a right answer
+MISTAKE_ATOL = 1e-5
 
 
 # Helpers for building cases
@@ -173,6 +202,15 @@ def softmax_cases(rng):
     ]
 
 
+def _softmax_terms(x, axis=-1):
+    """M of a softmax: y_i (|x_i| + max |x|), as exp(x_i - log-normaliser) is relatively off by the
+    rounding of x_i and of the log-normaliser (about the largest logit), whichever shift is used."""
+    x = np.asarray(x, dtype=np.float64)
+    finite = np.isfinite(x)
+    size = np.where(finite, np.abs(x), 0.0)
+    return layers.softmax(x, axis=axis) * (size + size.max(axis=axis, keepdims=True))
+
+
 def _softmax_no_max(x, axis=-1):
     e = np.exp(x)
     return e / e.sum(axis=axis, keepdims=True)
@@ -213,8 +251,7 @@ SOFTMAX = Suite(
             _softmax_total,
         ),
     ),
-    rtol=1e-4,
-    atol=1e-6,
+    magnitude=_softmax_terms,
 )
 
 
@@ -246,6 +283,16 @@ def attention_cases(rng):
         gpt_case(rng, "attention (in every layer)"),
         gpt_case(rng, "attention (in every layer)", split=True),
     ]
+
+
+def _attention_terms(q, k, v, mask=None):
+    """M of attention: the softmax's terms (see _softmax_terms) for the scores, carried through the
+    weighted sum of the values: (P * (|S| + max |S|)) @ |v|."""
+    q, k, v = (np.asarray(a, dtype=np.float64) for a in (q, k, v))
+    scores = q @ k.swapaxes(-1, -2) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, NEG_INF)
+    return _softmax_terms(scores) @ np.abs(v)
 
 
 def _scores(q, k, scale):
@@ -302,8 +349,7 @@ ATTENTION = Suite(
             _attn_wrong_axis,
         ),
     ),
-    rtol=1e-4,
-    atol=1e-5,
+    magnitude=_attention_terms,
 )
 
 
@@ -332,8 +378,6 @@ CAUSAL_MASK = Suite(
             lambda n: np.where(np.tril(np.ones((n, n), dtype=bool)), 0.0, NEG_INF),
         ),
     ),
-    rtol=0.0,
-    atol=0.0,
 )
 
 
@@ -380,8 +424,7 @@ SPLIT_HEADS = Suite(
         Mistake("Move the head axis in front of the time axis: (..., T, n_head, D) -> (..., n_head, T, D) with swapaxes(-3, -2).", _split_no_swap),
         Mistake("Head h holds the contiguous columns h*D .. (h+1)*D - 1, not every n_head-th column.", _split_interleaved),
     ),
-    rtol=0.0,
-    atol=0.0,
+    exact=True,
 )
 
 
@@ -418,8 +461,7 @@ MERGE_HEADS = Suite(
         ),
         Mistake("Put each head's D values side by side (head 0's first, then head 1's), not interleaved value by value.", _merge_interleaved),
     ),
-    rtol=0.0,
-    atol=0.0,
+    exact=True,
 )
 
 
@@ -447,6 +489,13 @@ def mha_cases(rng):
         Case("heads of width 1", _mha_args(rng, 3, 4, n_head=4)),
         gpt_case(rng, "multi_head_attention (in every layer)"),
     ]
+
+
+def _mha_terms(x, w_qkv, b_qkv, w_out, b_out, n_head):
+    """M of multi-head attention: each head's attention terms, merged, through |w_out|."""
+    x = np.asarray(x, dtype=np.float64)
+    q, k, v = (layers.split_heads(a, n_head) for a in np.split(x @ w_qkv + b_qkv, 3, axis=-1))
+    return layers.merge_heads(_attention_terms(q, k, v, layers.causal_mask(x.shape[-2]))) @ np.abs(w_out)
 
 
 def _mha_variant(x, w_qkv, b_qkv, w_out, b_out, n_head, *, causal=True, order=(0, 1, 2), heads=True, project=True, scale_width=False):
@@ -480,8 +529,7 @@ MULTI_HEAD_ATTENTION = Suite(
             lambda *a: _mha_variant(*a, scale_width=True),
         ),
     ),
-    rtol=1e-4,
-    atol=1e-5,
+    magnitude=_mha_terms,
 )
 
 
@@ -516,6 +564,12 @@ def _angles(pos, i, d):
     return pos / 10000.0 ** (2 * i / d)
 
 
+def _position_angles(n, d):
+    """M of a sinusoidal encoding: the angle whose sine or cosine each value is (float32 rounds the
+    angle, and sin moves by as much as its argument's error)."""
+    return np.abs(_angles(np.arange(n, dtype=np.float64)[:, None], np.arange(d) // 2, d))
+
+
 SINUSOIDAL_POSITIONS = Suite(
     layers.sinusoidal_positions,
     positions_cases,
@@ -538,8 +592,7 @@ SINUSOIDAL_POSITIONS = Suite(
         ),
         Mistake("Positions count from 0: the first row is sin(0) = 0 and cos(0) = 1.", lambda n, d: _positions_from(lambda pos, i, d: _angles(pos + 1, i, d), n, d)),
     ),
-    rtol=1e-5,
-    atol=5e-5,
+    magnitude=_position_angles,
 )
 
 
@@ -573,6 +626,12 @@ def _ln_variant(x, gamma, beta, eps=1e-5, *, ddof=0, eps_inside=True, affine=Tru
     return y * gamma + beta if affine else y
 
 
+def _ln_one_pass(x, gamma, beta, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = (x * x).mean(axis=-1, keepdims=True) - mean * mean  # in the inputs' float32: cancels
+    return (x - mean) / np.sqrt(var + eps) * gamma + beta
+
+
 LAYER_NORM = Suite(
     layers.layer_norm,
     layer_norm_cases,
@@ -582,9 +641,12 @@ LAYER_NORM = Suite(
         Mistake("After normalising, scale by gamma and shift by beta.", lambda *a, **k: _ln_variant(*a, **k, affine=False)),
         Mistake("Normalise each vector over its own features: the mean and variance along the last axis (axis=-1, keepdims=True).", lambda *a, **k: _ln_variant(*a, **k, axis=None)),
         Mistake("Use the `eps` argument: one case passes eps=1e-3.", lambda *a, **k: _ln_variant(*a, **k, own_eps=False)),
+        Mistake(
+            "Compute the variance from the centred values, mean((x - mean)**2) (np.var does): E[x^2] - E[x]^2 "
+            "subtracts two numbers near 10^4 for values near 100, and float32 loses the variance in between.",
+            _ln_one_pass,
+        ),
     ),
-    rtol=1e-4,
-    atol=1e-4,
 )
 
 
@@ -630,8 +692,7 @@ GELU = Suite(
         Mistake("That is ReLU; GELU is smooth and slightly negative for small negative inputs.", lambda x: np.maximum(x, 0)),
         Mistake("That is the sigmoid approximation x * sigmoid(1.702 x); GPT-2 uses the tanh form.", lambda x: x / (1.0 + np.exp(-1.702 * x))),
     ),
-    rtol=1e-5,
-    atol=1e-6,
+    magnitude=lambda x: x,  # 0.5 x + 0.5 x tanh(...): two terms of size |x| / 2 that cancel for x < 0
 )
 
 
@@ -654,6 +715,11 @@ def ff_cases(rng):
     ]
 
 
+def _ff_terms(x, w1, b1, w2, b2):
+    """M of the MLP: GELU's two halves of size |h| / 2 (see GELU) carried through |w2|."""
+    return np.abs(np.asarray(x, dtype=np.float64) @ w1 + b1) @ np.abs(w2)
+
+
 FEED_FORWARD = Suite(
     layers.feed_forward,
     ff_cases,
@@ -665,8 +731,7 @@ FEED_FORWARD = Suite(
         Mistake("Add the output bias b2 at the end.", lambda x, w1, b1, w2, b2: layers.gelu(x @ w1 + b1) @ w2),
         Mistake("Only the hidden layer has an activation: return gelu(x @ w1 + b1) @ w2 + b2.", lambda x, w1, b1, w2, b2: layers.gelu(layers.gelu(x @ w1 + b1) @ w2 + b2)),
     ),
-    rtol=1e-4,
-    atol=1e-5,
+    magnitude=_ff_terms,
 )
 
 
@@ -708,8 +773,6 @@ EMBED = Suite(
         Mistake("Position embeddings are indexed by position (0 .. T-1), not by token id: wpe[:T].", lambda *a: _embed_variant(*a, "ids")),
         Mistake("Positions count from 0: the first token uses wpe[0].", lambda *a: _embed_variant(*a, "from1")),
     ),
-    rtol=1e-6,
-    atol=1e-6,
 )
 
 
@@ -734,8 +797,6 @@ LOGITS_FROM_HIDDEN = Suite(
         Mistake("Return the raw logits; the softmax comes later, when a token is sampled.", lambda h, wte: layers.softmax(h @ wte.T)),
         Mistake("No scaling here: the logits are plain dot products h @ wte.T.", lambda h, wte: h @ wte.T / math.sqrt(h.shape[-1])),
     ),
-    rtol=1e-4,
-    atol=1e-5,
 )
 
 
@@ -762,8 +823,6 @@ APPLY_TEMPERATURE = Suite(
         Mistake("Return the scaled logits, not probabilities: no softmax here.", lambda logits, t: layers.softmax(logits / t)),
         Mistake("Scale the logits, not the probabilities: divide the logits by the temperature.", lambda logits, t: layers.softmax(logits) / t),
     ),
-    rtol=1e-5,
-    atol=1e-6,
 )
 
 
