@@ -537,7 +537,8 @@ MULTI_HEAD_ATTENTION = Suite(
 
 
 def positions_cases(rng):
-    return [Case(f"{n} positions, d_model = {d}", (n, d)) for n, d in ((1, 4), (8, 16), (3, 2), (50, 64), (6, 7), (128, 10))]
+    return [Case(f"{n} position{'s' * (n != 1)}, d_model = {d}", (n, d))
+            for n, d in ((1, 4), (8, 16), (3, 2), (50, 64), (6, 7), (128, 10))]
 
 
 def _positions_from(angles_for, n, d, layout="interleaved"):
