@@ -231,6 +231,7 @@ class _Child:
         self.watching = threading.Event()
         self.timed_out = False
         self.out_of_memory = False
+        self.hit_memory_cap = False
         self.forged = False
         self.strays = 0
         self.layers = sandbox.layers(mode)
@@ -389,6 +390,7 @@ class _Child:
         if self.watcher is not None:
             self.watcher.join()
         self.out_of_memory = self.cgroups.out_of_memory()
+        self.hit_memory_cap = self.cgroups.hit_cap()
         self.strays += self.cgroups.kill_all()
         self.cgroups.remove()
         if self.scratch_kind == "folder" and not self.scratch_exceeded:
@@ -776,6 +778,10 @@ def _timed_out(f: _Facts):
     timed_out = f.child.timed_out and not f.completed
     if not (timed_out or f.cpu_exceeded or f.import_failed.get("kind") == "timeout" or "timeout" in f.statuses):
         return None
+    if f.child.hit_memory_cap:   # out of time while the kernel fought the memory cap: the cap is the cause
+        limit = CHECK_MEMORY_BYTES >> 30
+        return f.verdict("memory", f"ran out of memory ({limit} GiB allowed) {f.where}: it stalled at the cap until "
+                                   "time ran out; is an array far larger than it needs to be?")
     limit = f"the CPU limit of {f.child.cpu_seconds} s" if f.cpu_exceeded and not timed_out else f"the time limit of {f.child.timeout_s:g} s"
     return f.verdict("timeout", f"stopped after {limit} {f.where}: an endless loop, or far too much work?")
 

@@ -256,6 +256,25 @@ class Cgroups:
                 return True
         return False
 
+    def hit_cap(self) -> bool:
+        """True if the check's processes asked for more memory than the cap at some point (the
+        kernel then reclaims, thrashes or kills): what a check that stalled there ran into."""
+        for kind, folder in self.folders:
+            name = {"v2": "memory.events", "memory": "memory.failcnt"}.get(kind)
+            if name is None:
+                continue
+            try:
+                with open(os.path.join(folder, name)) as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if kind == "memory" and text.strip().isdigit() and int(text) > 0:
+                return True
+            fields = dict(line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2)
+            if kind == "v2" and int(fields.get("max", 0) or 0) > 0:
+                return True
+        return False
+
     def kill_all(self) -> int:
         killed = 0
         for _ in range(50):
