@@ -190,6 +190,21 @@ def config(
     ui.settings_list(values, {k: s.meaning for k, s in settings.SETTINGS.items()})
 
 
+@app.command("fit-fsrs", short_help="Fit FSRS's parameters to your review log.")
+def fit_fsrs(ctx: typer.Context) -> None:
+    """Fit FSRS's 21 parameters to your own review log (1,000 reviews or more; needs
+    pip install 'fsrs[optimizer]') and schedule with them from now on.
+
+    Example: study fit-fsrs && study config scheduler fsrs
+    """
+    from studycli import session, ui
+
+    parameters, reviews, rebuilt = session.fit_fsrs(ctx.obj)
+    ui.note(f"fitted FSRS to {reviews} reviews; saved as the fsrs-parameters setting")
+    if rebuilt:
+        ui.note(f"the due dates of {rebuilt} reviewed card(s) now follow the fitted FSRS")
+
+
 @app.command(short_help="Plan the days up to your exam.")
 def plan(
     ctx: typer.Context,

@@ -56,12 +56,14 @@ NEW = FsrsState(None, None, None, None)
 
 
 @lru_cache(maxsize=16)
-def scheduler_for(desired_retention: float) -> fsrs.Scheduler:
-    """The package's scheduler at day granularity: no learning steps, no fuzz (never mutated)."""
+def scheduler_for(desired_retention: float, parameters: tuple[float, ...] | None = None) -> fsrs.Scheduler:
+    """The package's scheduler at day granularity: no learning steps, no fuzz (never mutated);
+    `parameters` are the learner's fitted ones (`study fit-fsrs`), else FSRS-6's defaults."""
     if not 0 < desired_retention < 1:
         raise ValueError(f"desired retention must be between 0 and 1, not {desired_retention!r}")
+    fitted = {"parameters": parameters} if parameters else {}
     return fsrs.Scheduler(desired_retention=desired_retention, learning_steps=(), relearning_steps=(),
-                          maximum_interval=MAX_INTERVAL_DAYS, enable_fuzzing=False)
+                          maximum_interval=MAX_INTERVAL_DAYS, enable_fuzzing=False, **fitted)
 
 
 def at_review_time(day: date) -> datetime:
@@ -77,7 +79,8 @@ def to_card(state: FsrsState, today: date) -> fsrs.Card:
                      last_review=at_review_time(state.last_review))
 
 
-def review(state: FsrsState, quality: int, today: date, desired_retention: float = DEFAULT_RETENTION) -> FsrsState:
+def review(state: FsrsState, quality: int, today: date, desired_retention: float = DEFAULT_RETENTION,
+           parameters: tuple[float, ...] | None = None) -> FsrsState:
     """The state after one answer graded `quality` (0-5) on `today`; `state` is untouched.
 
     0-2 are Again, 3 Hard, 4 Good, 5 Easy. The next review is a whole number of days away, at least 1.
@@ -85,14 +88,15 @@ def review(state: FsrsState, quality: int, today: date, desired_retention: float
     if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 5:
         raise ValueError(f"quality must be an integer from 0 to 5, not {quality!r}")
     rating = RATINGS[quality]
-    card, _ = scheduler_for(desired_retention).review_card(to_card(state, today), rating,
+    card, _ = scheduler_for(desired_retention, parameters).review_card(to_card(state, today), rating,
                                                            review_datetime=at_review_time(today))
     return FsrsState(stability=card.stability, difficulty=card.difficulty, due=card.due.date(), last_review=today,
                      reps=state.reps + 1,
                      lapses=state.lapses + (rating == fsrs.Rating.Again and state.stability is not None))
 
 
-def replay(log: list[tuple[date, int]], desired_retention: float = DEFAULT_RETENTION) -> FsrsState:
+def replay(log: list[tuple[date, int]], desired_retention: float = DEFAULT_RETENTION,
+           parameters: tuple[float, ...] | None = None) -> FsrsState:
     """The state a card reaches through its review log, oldest first (switching from SM-2 to FSRS).
 
     The log holds the scheduled answers only: a session's same-day repeats never reach the
@@ -100,8 +104,31 @@ def replay(log: list[tuple[date, int]], desired_retention: float = DEFAULT_RETEN
     """
     state = NEW
     for day, quality in sorted(log, key=lambda entry: entry[0]):
-        state = review(state, quality, day, desired_retention)
+        state = review(state, quality, day, desired_retention, parameters)
     return state
+
+
+MIN_REVIEWS_TO_FIT = 1_000   # below this the fitted parameters are mostly noise (py-fsrs' advice)
+
+
+def fit_parameters(log: list[tuple[str, date, int]]) -> tuple[float, ...]:
+    """FSRS's parameters fitted to a review log of (card id, day, quality), oldest first.
+
+    Needs the package's optimizer (pip install 'fsrs[optimizer]': PyTorch and pandas); raises
+    ImportError without it and ValueError for fewer than MIN_REVIEWS_TO_FIT reviews.
+    """
+    if len(log) < MIN_REVIEWS_TO_FIT:
+        raise ValueError(f"{len(log)} reviews; fitting needs at least {MIN_REVIEWS_TO_FIT}")
+    from fsrs.optimizer import Optimizer
+
+    ids: dict[str, int] = {}
+    logs = [fsrs.ReviewLog(card_id=ids.setdefault(card, len(ids) + 1), rating=RATINGS[quality],
+                           review_datetime=at_review_time(day), review_duration=None)
+            for card, day, quality in log]
+    optimizer = Optimizer(logs)
+    if not hasattr(optimizer, "compute_optimal_parameters"):   # the package's stand-in without its extra
+        raise ImportError("fsrs[optimizer] is not installed")
+    return tuple(float(p) for p in optimizer.compute_optimal_parameters())
 
 
 def forgetting_curve(days: float, stability: float) -> float:

@@ -92,6 +92,7 @@ class Policy:
     algorithm: str = "sm2"              # "sm2" or "fsrs"
     desired_retention: float = 0.9
     exam_date: date | None = None
+    fsrs_parameters: tuple[float, ...] | None = None   # fitted to the learner's log, else FSRS-6's defaults
 
 
 def next_states(before, fsrs_before: str | None, quality: int, today: date,
@@ -105,7 +106,7 @@ def next_states(before, fsrs_before: str | None, quality: int, today: date,
     from studycli import fsrs_schedule
 
     state = fsrs_schedule.from_json(fsrs_before) if fsrs_before else fsrs_schedule.NEW
-    state = fsrs_schedule.review(state, quality, today, policy.desired_retention)
+    state = fsrs_schedule.review(state, quality, today, policy.desired_retention, policy.fsrs_parameters)
     state = fsrs_schedule.before_exam(state, today, policy.exam_date)
     return replace(after, due=state.due), fsrs_schedule.to_json(state)
 

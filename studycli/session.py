@@ -94,7 +94,7 @@ def change_setting(places: paths.Places, key: str, value: str) -> int | None:
     open_study(places)   # create or migrate first
     with dbfile.writer(places.db) as conn:
         conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
-        if key in ("scheduler", "desired-retention"):
+        if key in ("scheduler", "desired-retention", "fsrs-parameters"):
             return rebuild_schedule(conn, settings.policy(conn))
     return None
 
@@ -117,13 +117,31 @@ def rebuild_schedule(conn, policy: scheduler.Policy) -> int:
         if policy.algorithm == "fsrs":
             from studycli import fsrs_schedule
 
-            state = fsrs_schedule.replay(answers, policy.desired_retention)
+            state = fsrs_schedule.replay(answers, policy.desired_retention, policy.fsrs_parameters)
             updates.append((state.due.isoformat(), fsrs_schedule.to_json(state), card_id))
         else:
             due = answers[-1][0] + timedelta(days=max(intervals[card_id], 1))
             updates.append((due.isoformat(), None, card_id))
     conn.executemany("UPDATE card_states SET due = ?, fsrs = ? WHERE card_id = ?", updates)
     return len(updates)
+
+
+def fit_fsrs(places: paths.Places) -> tuple[tuple[float, ...], int, int | None]:
+    """Fit FSRS's parameters to the learner's review log and store them: (parameters, reviews
+    used, cards rebuilt when FSRS schedules now)."""
+    from studycli import fsrs_schedule
+
+    with open_for_reading(places) as conn:
+        log = [(card, date.fromisoformat(day), quality) for card, day, quality in conn.execute(SCHEDULED_LOG)]
+    if len(log) < fsrs_schedule.MIN_REVIEWS_TO_FIT:
+        raise UsageError(f"{len(log)} reviews so far; fitting FSRS needs at least "
+                         f"{fsrs_schedule.MIN_REVIEWS_TO_FIT} (until then its defaults serve you well)")
+    try:
+        parameters = fsrs_schedule.fit_parameters(log)
+    except ImportError:
+        raise UsageError("fitting needs the optimizer: pip install 'fsrs[optimizer]' (PyTorch and pandas)") from None
+    rebuilt = change_setting(places, "fsrs-parameters", ",".join(repr(p) for p in parameters))
+    return parameters, len(log), rebuilt
 
 
 def exam_date(conn) -> date | None:

@@ -44,6 +44,18 @@ def _retention(text: str) -> str:
     return f"{value:g}"
 
 
+def _parameters(text: str) -> str:
+    import math
+
+    try:
+        values = [float(v) for v in text.split(",")] if text.strip() else []
+    except ValueError:
+        raise ValueError("21 comma-separated numbers (study fit-fsrs writes them), or empty") from None
+    if values and (len(values) != 21 or not all(math.isfinite(v) for v in values)):
+        raise ValueError("21 comma-separated numbers (study fit-fsrs writes them), or empty")
+    return ",".join(repr(v) for v in values)
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -59,6 +71,8 @@ SETTINGS = {s.key: s for s in (
     Setting("scheduler", "sm2", "sm2 (SuperMemo 2) or fsrs", _scheduler_name),
     Setting("desired-retention", "0.9", "with fsrs: the share of cards you want to recall when they come due",
             _retention),
+    Setting("fsrs-parameters", "", "with fsrs: FSRS's 21 parameters fitted to your log (study fit-fsrs); "
+            "empty: FSRS-6's defaults", _parameters),
 )}
 
 
@@ -89,4 +103,5 @@ def policy(conn):
 
     values = read_all(conn)
     exam = date.fromisoformat(values["exam-date"]) if values["exam-date"] else None
-    return Policy(values["scheduler"], float(values["desired-retention"]), exam)
+    fitted = tuple(float(v) for v in values["fsrs-parameters"].split(",")) if values["fsrs-parameters"] else None
+    return Policy(values["scheduler"], float(values["desired-retention"]), exam, fitted)

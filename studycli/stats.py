@@ -92,6 +92,9 @@ def _summary(today: date, topic_rows: list[tuple], review_counts: tuple) -> dict
     }
 
 
+FSRS_FIT_REVIEWS = 1_000   # fsrs_schedule.MIN_REVIEWS_TO_FIT, without importing the package here
+
+
 def overview(conn, today: date, new_per_day: int | None = None) -> dict:
     """Totals and per-topic counts: cards, new, due today, reviews today and ever, and the new
     cards left today under the daily limit (the dashboard)."""
@@ -104,6 +107,9 @@ def overview(conn, today: date, new_per_day: int | None = None) -> dict:
     limit = settings.new_per_day(conn) if new_per_day is None else new_per_day
     summary.update(new_per_day=limit, new_today=introduced,
                    new_left_today=min(summary["new"], max(0, limit - introduced)))
+    values = settings.read_all(conn)
+    summary["offer_fsrs_fit"] = (values["scheduler"] == "fsrs" and not values["fsrs-parameters"]
+                                 and summary["reviews_total"] >= FSRS_FIT_REVIEWS)
     return summary
 
 

@@ -19,12 +19,12 @@ err = Console(stderr=True, highlight=False, no_color="NO_COLOR" in os.environ or
 
 
 def error(message: str) -> None:
-    """One clear line on stderr."""
-    err.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    """One clear line on stderr (the message is text: brackets in it are not markup)."""
+    err.print(f"[bold red]error:[/] {escape(clean(message))}", markup=True, soft_wrap=True)
 
 
 def note(message: str) -> None:
-    err.print(message, soft_wrap=True)
+    err.print(escape(clean(message)), soft_wrap=True)
 
 
 def emit_json(data) -> None:
@@ -222,6 +222,9 @@ def dashboard(overview: dict, queued: int) -> None:
         ready = overview["readiness"]
         sure = "" if ready["confident"] else " (few reviews yet: a wide range)"
         out.print(f"  readiness       {ready['expected']} expected, {ready['low']}-{ready['high']}{sure}")
+    if overview.get("offer_fsrs_fit"):
+        out.print(f"\nWith {overview['reviews_total']} reviews, FSRS can be fitted to your memory: "
+                  "[bold]study fit-fsrs[/] (needs pip install 'fsrs[optimizer]').")
     if queued:
         out.print(f"\n{queued} card(s) waiting: run [bold]study review[/]")
     elif overview["new"] and not overview["new_left_today"]:

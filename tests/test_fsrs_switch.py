@@ -55,3 +55,58 @@ def test_scheduler_setting_rejects_other_algorithms(run, study_env):
     assert result.exit_code == 2 and "sm2 or fsrs" in result.stderr and result.stderr.count("\n") == 1
     bad = run("config desired-retention 0.5")
     assert bad.exit_code == 2 and "0.7 to 0.99" in bad.stderr
+
+
+def fill_log(db, n):
+    """`n` scheduled reviews of the fixture cards, one a day each, in the log."""
+    import random
+
+    rng = random.Random(0)
+    with sqlite3.connect(db) as conn:
+        cards = [c for (c,) in conn.execute("SELECT id FROM cards")]
+        conn.executemany(
+            "INSERT INTO reviews (card_id, reviewed_at, study_day, quality, mode, scheduled, ef_before, "
+            "repetitions_before, interval_before, lapses_before, ef_after, repetitions_after, interval_after) "
+            "VALUES (?, 'now', ?, ?, 'review', 1, 2.5, 0, 0, 0, 2.5, 1, 1)",
+            [(cards[i % len(cards)], (date(2023, 1, 1) + timedelta(days=i // len(cards))).isoformat(),
+              rng.choice((1, 3, 4, 4, 5))) for i in range(n)])
+
+
+def test_fitting_fsrs_needs_a_thousand_reviews(run, study_env):
+    run("stats")
+    fill_log(study_env, 999)
+    result = run("fit-fsrs")
+    assert result.exit_code == 2 and "999 reviews so far" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_fitting_without_the_optimizer_says_how_to_get_it(run, study_env):
+    try:
+        import pandas  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        import pytest
+
+        pytest.skip("the optimizer is installed here")
+    run("stats")
+    fill_log(study_env, 1000)
+    assert run("config scheduler fsrs").exit_code == 0
+    assert "study fit-fsrs" in run([]).stdout                       # offered once there are 1,000 reviews
+    result = run("fit-fsrs")
+    assert result.exit_code == 2 and "pip install 'fsrs[optimizer]'" in result.stderr
+
+
+def test_fitted_parameters_schedule_every_card(run, study_env):
+    assert run("review --topic basics", input="\n5\n\n3\n\n4\n").exit_code == 0
+    assert run("config scheduler fsrs").exit_code == 0
+    default = states(study_env)
+    fitted = list(fsrs_schedule.scheduler_for(0.9).parameters)
+    fitted[:4] = [w * 8 for w in fitted[:4]]                        # much steadier first memories
+    assert run(["config", "fsrs-parameters", ",".join(map(str, fitted))]).exit_code == 0
+    for card_id, (due, fsrs, _) in states(study_env).items():
+        expected = fsrs_schedule.replay(log(study_env, card_id), 0.9, tuple(fitted))
+        assert fsrs_schedule.from_json(fsrs) == expected and due == expected.due.isoformat()
+    assert states(study_env) != default
+    bad = run("config fsrs-parameters 1,2,3")
+    assert bad.exit_code == 2 and "21 comma-separated numbers" in bad.stderr
