@@ -266,7 +266,8 @@ def test_settings_survive_export_and_import(run, study_env, tmp_path, monkeypatc
     monkeypatch.setenv("STUDYCLI_DB", str(tmp_path / "other.db"))
     assert run(f"import {out}").exit_code == 0
     assert json.loads(run("config --json").stdout) | {} == {
-        "new-per-day": "33", "exam-date": "2026-06-30", "scheduler": "sm2", "desired-retention": "0.9"}
+        "new-per-day": "33", "exam-date": "2026-06-30", "scheduler": "sm2", "desired-retention": "0.9",
+        "fsrs-parameters": ""}
 
 
 @pytest.mark.parametrize("record, why", [
