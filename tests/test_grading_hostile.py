@@ -380,9 +380,11 @@ def test_memory_is_capped_for_the_whole_check(mode, tmp_path):
     if mode == sandbox.NAMESPACES and sandbox.isolation()[0] != sandbox.NAMESPACES:
         pytest.skip("no namespaces here")
     started = time.monotonic()
-    verdict = grade("softmax", PROBES / "memory_across.py", timeout_s=LIMIT_S, seed=11, isolation=mode)
-    assert verdict.status == "memory", verdict.reason
-    assert time.monotonic() - started <= LIMIT_S + 1.0
+    limit = 2 * LIMIT_S      # 2.8 GB to fault in across four processes: slow on a busy machine
+    verdict = grade("softmax", PROBES / "memory_across.py", timeout_s=limit, seed=11, isolation=mode)
+    elapsed = time.monotonic() - started
+    assert verdict.status == "memory", f"{verdict.reason} after {elapsed:.1f} s"
+    assert elapsed <= limit + 1.0
     assert sleepers() == []
 
 
