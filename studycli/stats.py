@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+from studycli.scheduler import PASSING_QUALITY   # a review graded this or more counts as retained
+
 
 MATURE_DAYS = 21          # an interval this long or longer counts as mature (as in Anki)
 RETENTION_DAYS = 30       # retention looks at the answers of the last 30 days
@@ -32,7 +34,7 @@ GROUP BY c.topic"""
 
 # Same-day repeats are left out: the first answer of the day is the test of memory.
 RETENTION = """
-SELECT c.topic, COUNT(*), SUM(r.quality >= 3)
+SELECT c.topic, COUNT(*), SUM(r.quality >= :passing)
 FROM reviews r JOIN cards c ON c.id = r.card_id
 WHERE c.retired = 0 AND r.study_day > :since AND r.study_day <= :today AND r.mode <> 'repeat'
 GROUP BY c.topic"""
@@ -120,7 +122,7 @@ def report(conn, today: date) -> dict:
 
     `conn` is a DB-API connection (sqlite3's): the report is plain SQL, so `study stats` needs no ORM.
     """
-    params = {"today": today.isoformat(), "mature": MATURE_DAYS,
+    params = {"today": today.isoformat(), "mature": MATURE_DAYS, "passing": PASSING_QUALITY,
               "since": (today - timedelta(days=RETENTION_DAYS)).isoformat(),
               "until": (today + timedelta(days=FORECAST_DAYS - 1)).isoformat(), "limit": WEAKEST}
 
@@ -247,7 +249,7 @@ def readiness_report(conn, today: date, policy, plan=None) -> dict:
     recalls, first_answers = [], []
     for card_id, day, quality, interval_before, due_before in conn.execute(LOGGED_ANSWERS):
         if due_before is None:
-            first_answers.append((quality >= 3, guesses[card_id]))
+            first_answers.append((quality >= PASSING_QUALITY, guesses[card_id]))
         elif (recall := readiness.sm2_recall(_day(day), quality, interval_before, _day(due_before),
                                              guesses[card_id])) is not None:
             recalls.append(recall)
