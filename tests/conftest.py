@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
-from pathlib import Path
+import os
 
-import pytest
+# One BLAS / OpenMP thread in the test process, set before NumPy or PyTorch load: once the
+# reference tests have started PyTorch's thread pool, its spinning threads and OpenBLAS's second
+# thread fight over 2 cores and one-token decoding runs 30x slower (39 s instead of 1 s).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from studycli import paths
+import shlex  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from studycli import paths  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DECKS = FIXTURES / "decks"
