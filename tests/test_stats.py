@@ -246,7 +246,8 @@ def test_fast_on_ten_thousand_cards_and_a_hundred_thousand_reviews(tmp_path):
                          [(f"c{i}", f"t{i % 20}", json.dumps({"id": f"c{i}", "type": "basic", "front": "Q?",
                                                               "back": "A.", "topic": f"t{i % 20}"}), i)
                           for i in range(10_000)])
-        conn.executemany("INSERT INTO card_states VALUES (?, ?, ?, ?, ?, ?)",
+        conn.executemany("INSERT INTO card_states (card_id, ef, repetitions, interval, due, lapses) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
                          [(f"c{i}", 1.3 + rng.random() * 1.5, 2, rng.randrange(1, 60),
                            (TODAY + timedelta(days=rng.randrange(-5, 60))).isoformat() if i % 2 else None,
                            rng.randrange(3)) for i in range(10_000)])
