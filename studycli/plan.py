@@ -91,7 +91,13 @@ def fit_to_exam(due: date, today: date, exam_date: date | None) -> date:
     """
     if exam_date is None or due <= exam_date or today >= final_week(exam_date):
         return due
-    return max(today + timedelta(days=1), exam_date - timedelta(days=3))
+    # Spread over the last FINAL_REVIEW_DAYS days before the exam by where the scheduler had put
+    # the card, so the final week's reviews do not all fall on one day.
+    spread = (due - exam_date).days % FINAL_REVIEW_DAYS
+    return max(today + timedelta(days=1), exam_date - timedelta(days=1 + spread))
+
+
+FINAL_REVIEW_DAYS = 5     # cards due after the exam come back on exam - 5 .. exam - 1
 
 
 def final_week(exam_date: date) -> date:

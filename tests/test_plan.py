@@ -69,7 +69,14 @@ def test_the_final_week_brings_each_card_back_once():
         day = state.due
         state = scheduler.before_exam(scheduler.review(state, 4, day), day, exam)
         reviews.append(day)
-    assert reviews == [TODAY, exam - timedelta(days=3)] and state.due > exam
+    assert len(reviews) == 2 and reviews[0] == TODAY and state.due > exam
+    assert exam - timedelta(days=plan.FINAL_REVIEW_DAYS) <= reviews[1] < exam
+
+
+def test_cards_due_after_the_exam_come_back_spread_over_the_last_days():
+    exam = TODAY + timedelta(days=30)
+    returns = {plan.fit_to_exam(TODAY + timedelta(days=d), TODAY, exam) for d in range(31, 200)}
+    assert returns == {exam - timedelta(days=k) for k in range(1, plan.FINAL_REVIEW_DAYS + 1)}
 
 
 def test_plan_command_sets_the_date_and_prints_json(run):
