@@ -218,12 +218,13 @@ def project_sm2(state: SM2State, today: date, exam_date: date, factor: float, gu
 @lru_cache(maxsize=200_000)
 def project_fsrs(state, today: date, exam_date: date, factor: float, guess: float = 0.0, known: float = 0.0,
                  introduce_on: date | None = None, keep_plan: bool = True,
-                 desired_retention: float = 0.9) -> float:
-    """project_sm2 for a card in FSRS `state` (fsrs_schedule's review and before_exam)."""
+                 desired_retention: float = 0.9, parameters: tuple[float, ...] | None = None) -> float:
+    """project_sm2 for a card in FSRS `state` (fsrs_schedule's review and before_exam, with the
+    learner's fitted `parameters` when there are some)."""
     from studycli import fsrs_schedule
 
     def step(s, quality: int, day: date):
-        after = fsrs_schedule.review(s, quality, day, desired_retention)
+        after = fsrs_schedule.review(s, quality, day, desired_retention, parameters)
         return fsrs_schedule.before_exam(after, day, exam_date) if keep_plan else after
 
     def pass_chance(s, day: date) -> float:

@@ -278,7 +278,8 @@ def readiness_report(conn, today: date, policy, plan=None) -> dict:
             state = state_of(sm2, fsrs)
             if use_fsrs:
                 chance = readiness.project_fsrs(state, today, policy.exam_date, 1.0, guess, known,
-                                                introduce.get(card_id), True, policy.desired_retention)
+                                                introduce.get(card_id), True, policy.desired_retention,
+                                                policy.fsrs_parameters)
             else:
                 chance = readiness.project_sm2(state, today, policy.exam_date, fit.factor, guess, known,
                                                introduce.get(card_id))

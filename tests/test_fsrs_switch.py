@@ -110,3 +110,22 @@ def test_fitted_parameters_schedule_every_card(run, study_env):
     assert states(study_env) != default
     bad = run("config fsrs-parameters 1,2,3")
     assert bad.exit_code == 2 and "21 comma-separated numbers" in bad.stderr
+
+
+def test_readiness_on_the_exam_day_follows_the_fitted_parameters(run, study_env, tmp_path, monkeypatch):
+    import json
+
+    (tmp_path / "decks").mkdir()
+    (tmp_path / "decks" / "d.yaml").write_text("topic: d\ntitle: D\ncards:\n" + "".join(
+        f"  - {{id: d-{i}, type: mcq, domain: 1, source: 'notes: X', question: Q{i}?, choices: [a{i}, b{i}, c{i}, "
+        f"e{i}], answer: a{i}}}\n" for i in range(3)))
+    monkeypatch.setenv("STUDYCLI_CONTENT", str(tmp_path / "decks"))
+    assert run("review --topic d", input="a\n" * 3).exit_code == 0   # right or wrong, each card is studied
+    assert run("config scheduler fsrs").exit_code == 0
+    assert run("config exam-date 2026-02-15").exit_code == 0
+    default = json.loads(run("stats --json").stdout)["readiness"]["exam_day"]
+    forgetful = list(fsrs_schedule.scheduler_for(0.9).parameters)
+    forgetful[:4] = [w / 50 for w in forgetful[:4]]                    # first memories that barely last
+    assert run(["config", "fsrs-parameters", ",".join(map(str, forgetful))]).exit_code == 0
+    fitted = json.loads(run("stats --json").stdout)["readiness"]["exam_day"]
+    assert fitted != default
