@@ -241,39 +241,36 @@ class Cgroups:
     def caps_processes(self) -> bool:
         return bool(self.folders)
 
-    def out_of_memory(self) -> bool:
-        """True if the kernel killed a process of the check for going over the memory cap."""
+    def _memory_counter(self, files: dict[str, tuple[str, str | None]]) -> int:
+        """The sum over the check's cgroups of one memory counter: `files` maps a cgroup kind to
+        (file, field), field None for a file that holds a bare number. Unreadable counts as 0."""
+        total = 0
         for kind, folder in self.folders:
-            name = {"v2": "memory.events", "memory": "memory.oom_control"}.get(kind)
-            if name is None:
+            if kind not in files:
                 continue
-            try:
-                with open(os.path.join(folder, name)) as f:
-                    fields = dict(line.split()[:2] for line in f if len(line.split()) >= 2)
-            except (OSError, ValueError):
-                continue
-            if int(fields.get("oom_kill", 0) or 0) > 0:
-                return True
-        return False
-
-    def hit_cap(self) -> bool:
-        """True if the check's processes asked for more memory than the cap at some point (the
-        kernel then reclaims, thrashes or kills): what a check that stalled there ran into."""
-        for kind, folder in self.folders:
-            name = {"v2": "memory.events", "memory": "memory.failcnt"}.get(kind)
-            if name is None:
-                continue
+            name, field = files[kind]
             try:
                 with open(os.path.join(folder, name)) as f:
                     text = f.read()
             except OSError:
                 continue
-            if kind == "memory" and text.strip().isdigit() and int(text) > 0:
-                return True
+            if field is None:
+                total += int(text) if text.strip().isdigit() else 0
+                continue
             fields = dict(line.split()[:2] for line in text.splitlines() if len(line.split()) >= 2)
-            if kind == "v2" and int(fields.get("max", 0) or 0) > 0:
-                return True
-        return False
+            value = fields.get(field, "0")
+            total += int(value) if value.isdigit() else 0
+        return total
+
+    def out_of_memory(self) -> bool:
+        """True if the kernel killed a process of the check for going over the memory cap."""
+        return self._memory_counter({"v2": ("memory.events", "oom_kill"),
+                                     "memory": ("memory.oom_control", "oom_kill")}) > 0
+
+    def hit_cap(self) -> bool:
+        """True if the check's processes asked for more memory than the cap at some point (the
+        kernel then reclaims, thrashes or kills): what a check that stalled there ran into."""
+        return self._memory_counter({"v2": ("memory.events", "max"), "memory": ("memory.failcnt", None)}) > 0
 
     def kill_all(self) -> int:
         killed = 0
