@@ -78,16 +78,14 @@ def review(
     """
     from functools import partial
 
-    from studycli import practice, session, ui
+    from studycli import dbfile, practice, session, settings, ui
 
     _allow_unconfined(unsafe)
     today = ctx.obj.today
     store, cards = session.open_study(ctx.obj)
     if store.created:
         ui.note(f"created a new progress database at {store.path}")
-    from studycli import settings
-
-    with session.open_for_reading(ctx.obj) as conn:
+    with dbfile.reader(store.path) as conn:   # just synced: read the settings plainly
         policy = settings.policy(conn)
         if new is None:   # with an exam date ahead, the plan's pace; else the new-per-day setting
             new = session.todays_new_limit(conn, today)
@@ -216,15 +214,13 @@ def plan(
 
     Example: study plan --exam-date 2027-02-15
     """
-    from studycli import dbfile, session, settings, ui
+    from studycli import session, settings, ui
 
     today = ctx.obj.today
     if exam_date is not None:
-        value = settings.parse("exam-date", exam_date)
-        session.open_study(ctx.obj)   # create or migrate first
-        dbfile.write_setting(ctx.obj.db, "exam-date", value)
+        session.change_setting(ctx.obj, "exam-date", settings.parse("exam-date", exam_date))
     with session.open_for_reading(ctx.obj) as conn:
-        exam_on = session.exam_date(conn)
+        exam_on = settings.policy(conn).exam_date
         if exam_on is None:
             raise UsageError("no exam date yet: study plan --exam-date YYYY-MM-DD (or study config exam-date ...)")
         schedule = session.study_plan(conn, today, exam_on)
@@ -254,9 +250,9 @@ def exam(
     store, all_cards = session.open_study(ctx.obj, reading=history)
     if history:
         return ui.exam_history(mock.history(store), as_json=as_json)
-    from studycli import settings
+    from studycli import dbfile, settings
 
-    with session.open_for_reading(ctx.obj) as conn:
+    with dbfile.reader(store.path) as conn:   # just synced: read the settings plainly
         policy = settings.policy(conn)
     result = mock.run(store, all_cards, ui.ExamTerminal(), ctx.obj.today, questions=questions, minutes=minutes,
                       topic=topic, seed=seed, interrupt=sys.stdin.isatty(), policy=policy)

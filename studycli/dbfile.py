@@ -294,12 +294,6 @@ def review_row(card_id: str, quality: int, before, after, *, day, mode: str, dur
     }
 
 
-def write_setting(path: Path, key: str, value: str) -> None:
-    """Store one setting (the value already checked by `settings.parse`)."""
-    with writer(path) as conn:
-        conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
-
-
 @contextmanager
 def reader(path: Path):
     """A read-only sqlite3 connection to a current studycli database (one snapshot: one transaction)."""

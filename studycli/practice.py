@@ -86,10 +86,14 @@ def peek_card(db: Path, card_id: str) -> dict | None:
     return json.loads(row[0]) if row else None
 
 
+def check_of(card: dict | None) -> str | None:
+    """The check a stored code card names, or None for any other card (or none)."""
+    return card.get("check") if card and card.get("type") == "code" else None
+
+
 def peek_check(db: Path, card_id: str) -> str | None:
     """The check a code card names, or None (not a code card, or no current database)."""
-    card = peek_card(db, card_id)
-    return card.get("check") if card and card.get("type") == "code" else None
+    return check_of(peek_card(db, card_id))
 
 
 def start_grading(check: str | None, path: Path) -> tuple[str, Future] | None:
@@ -182,13 +186,14 @@ def check(places: paths.Places, card_id: str, file: Path, *, record: bool = True
 
     current = dbfile.is_current(places.db, places.decks)
     code = read_answer(file, card_id)
-    started = start_grading(peek_check(places.db, card_id), file) if current else None
+    card = peek_card(places.db, card_id) if current else None
+    started = start_grading(check_of(card), file)
     if not current:
         from studycli import session
 
         session.open_study(places)
-    card = peek_card(places.db, card_id)
-    if card is None or card.get("type") != "code":
+        card = peek_card(places.db, card_id)
+    if check_of(card) is None:
         raise UsageError(not_a_code_card(places.db, card_id, card is not None))
     verdict = grade_file(card["check"], file, started)
     if not record:

@@ -144,20 +144,12 @@ def fit_fsrs(places: paths.Places) -> tuple[tuple[float, ...], int, int | None]:
     return parameters, len(log), rebuilt
 
 
-def exam_date(conn) -> date | None:
-    """The exam date setting, or None."""
-    from studycli import settings
-
-    value = settings.read_all(conn)["exam-date"]
-    return date.fromisoformat(value) if value else None
-
-
 def todays_new_limit(conn, today: date) -> int:
     """New cards to introduce today: the plan's pace while an exam date lies ahead, else the
     new-per-day setting (20 unless `study config new-per-day N` changed it)."""
     from studycli import settings
 
-    exam_on = exam_date(conn)
+    exam_on = settings.policy(conn).exam_date
     if exam_on is not None and exam_on > today:
         return study_plan(conn, today, exam_on).new_per_day
     return settings.new_per_day(conn)
