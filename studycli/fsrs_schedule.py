@@ -18,6 +18,7 @@ import fsrs
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
 from studycli.plan import fit_to_exam
+from studycli.scheduler import FSRS_FIT_MIN_REVIEWS
 
 DEFAULT_RETENTION = 0.9         # the share of due cards the learner should still recall
 MAX_INTERVAL_DAYS = 36_500      # as SM-2 caps them (and the package's default)
@@ -108,7 +109,7 @@ def replay(log: list[tuple[date, int]], desired_retention: float = DEFAULT_RETEN
     return state
 
 
-MIN_REVIEWS_TO_FIT = 1_000   # below this the fitted parameters are mostly noise (py-fsrs' advice)
+MIN_REVIEWS_TO_FIT = FSRS_FIT_MIN_REVIEWS
 
 
 def fit_parameters(log: list[tuple[str, date, int]]) -> tuple[float, ...]:

@@ -42,15 +42,20 @@ def answer_file(db: Path, card: "CodeCard") -> Path:
     return paths.answers_dir(db) / f"{card.id.replace('-', '_')}.py"
 
 
-def write_starter(card: "CodeCard", path: Path, force: bool = False) -> Path:
-    """Write the check's starter file at `path`; refuses to overwrite unless `force`."""
+def starter_text(card: "CodeCard") -> str:
+    """The check's starter file for this card (its id filled in)."""
     from studycli.grading import starter_file
 
+    return starter_file(card.check).replace("CARD-ID", card.id)
+
+
+def write_starter(card: "CodeCard", path: Path, force: bool = False) -> Path:
+    """Write the check's starter file at `path`; refuses to overwrite unless `force`."""
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; use --force to overwrite it (your answer would be lost)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(starter_file(card.check).replace("CARD-ID", card.id), encoding="utf-8")
+        path.write_text(starter_text(card), encoding="utf-8")
     except OSError as exc:
         raise StudyError(f"cannot write {path}: {exc.strerror}") from None
     return path
@@ -217,9 +222,7 @@ def fresh_start(card: "CodeCard", path: Path) -> Path | None:
 
     Returns where the previous answer now is, or None when there was none worth keeping.
     """
-    from studycli.grading import starter_file
-
-    starter = starter_file(card.check).replace("CARD-ID", card.id)
+    starter = starter_text(card)
     previous = path.with_suffix(".prev.py")
     try:
         if path.read_text(encoding="utf-8", errors="replace") == starter:

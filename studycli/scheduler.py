@@ -19,6 +19,7 @@ AUTO_RIGHT = 4              # mcq, ordering, matching, numeric: right...
 AUTO_WRONG = 1              # ... and wrong
 CODE_FIRST_TRY = 5          # code passed on the first grading of the day, no hint
 CODE_WITH_HELP = 3          # code passed after a failed try or a hint
+FSRS_FIT_MIN_REVIEWS = 1_000   # below this, FSRS parameters fitted to a log are mostly noise (py-fsrs' advice)
 EXAM_RIGHT = AUTO_RIGHT     # mock-exam answers are logged like auto-graded ones
 EXAM_WRONG = AUTO_WRONG
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from studycli.scheduler import PASSING_QUALITY   # a review graded this or more counts as retained
+from studycli.scheduler import FSRS_FIT_MIN_REVIEWS, PASSING_QUALITY   # retained: graded PASSING_QUALITY or more
 
 
 MATURE_DAYS = 21          # an interval this long or longer counts as mature (as in Anki)
@@ -94,9 +94,6 @@ def _summary(today: date, topic_rows: list[tuple], review_counts: tuple) -> dict
     }
 
 
-FSRS_FIT_REVIEWS = 1_000   # fsrs_schedule.MIN_REVIEWS_TO_FIT, without importing the package here
-
-
 def overview(conn, today: date, new_per_day: int | None = None) -> dict:
     """Totals and per-topic counts: cards, new, due today, reviews today and ever, and the new
     cards left today under the daily limit (the dashboard)."""
@@ -106,12 +103,12 @@ def overview(conn, today: date, new_per_day: int | None = None) -> dict:
     [counts] = _rows(conn, REVIEW_COUNTS, params)
     summary = _summary(today, _rows(conn, TOPIC_COUNTS, params), counts)
     [(introduced,)] = _rows(conn, NEW_TODAY, params)
-    limit = settings.new_per_day(conn) if new_per_day is None else new_per_day
+    values = settings.read_all(conn)
+    limit = int(values["new-per-day"]) if new_per_day is None else new_per_day
     summary.update(new_per_day=limit, new_today=introduced,
                    new_left_today=min(summary["new"], max(0, limit - introduced)))
-    values = settings.read_all(conn)
     summary["offer_fsrs_fit"] = (values["scheduler"] == "fsrs" and not values["fsrs-parameters"]
-                                 and summary["reviews_total"] >= FSRS_FIT_REVIEWS)
+                                 and summary["reviews_total"] >= FSRS_FIT_MIN_REVIEWS)
     return summary
 
 

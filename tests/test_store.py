@@ -183,3 +183,10 @@ def test_a_database_in_a_read_only_folder_is_reported_as_such(tmp_path, monkeypa
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     message = str(dbfile.error_message(db, sqlite3.OperationalError("unable to open database file")))
     assert "read-only folder" in message and "damaged" not in message
+
+
+def test_a_new_cards_ef_is_sm2s():
+    # The store does not import the scheduler; its copy of SM-2's starting EF must agree.
+    from studycli import store
+
+    assert store.INITIAL_EF == scheduler.INITIAL_EF == scheduler.SM2State().ef
