@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from studycli.plan import fit_to_exam
+
 INITIAL_EF = 2.5
 MIN_EF = 1.3
 FIRST_INTERVAL = 1          # days after the first successful review
@@ -77,8 +79,6 @@ def review(state: SM2State, quality: int, today: date) -> SM2State:
 def before_exam(state: SM2State, today: date, exam_date: date | None) -> SM2State:
     """`state` with its next review moved before `exam_date` when SM-2 would schedule it after:
     the last review falls in the final week before the exam (see plan.fit_to_exam)."""
-    from studycli.plan import fit_to_exam
-
     if state.due is None:
         return state
     due = fit_to_exam(state.due, today, exam_date)

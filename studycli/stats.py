@@ -256,8 +256,11 @@ def readiness_report(conn, today: date, policy, plan=None) -> dict:
     if use_fsrs:
         from studycli import fsrs_schedule
 
-    def state_of(sm2, fsrs):
-        return fsrs_schedule.from_json(fsrs) if use_fsrs and fsrs else (fsrs_schedule.NEW if use_fsrs else sm2)
+        def state_of(sm2, fsrs):
+            return fsrs_schedule.from_json(fsrs) if fsrs else fsrs_schedule.NEW
+    else:
+        def state_of(sm2, fsrs):
+            return sm2
 
     now = []
     for _, domain, guess, sm2, fsrs in cards:
