@@ -168,7 +168,7 @@ def config(
 
     Example: study config new-per-day 30
     """
-    from studycli import dbfile, session, settings, ui
+    from studycli import session, settings, ui
 
     if value is not None:
         stored = settings.parse(key, value)
@@ -396,7 +396,7 @@ def lint(
 
     Example: study lint content/self-attention.yaml
     """
-    from studycli import content, paths as where, ui
+    from studycli import content, ui
 
     context = ctx.obj.decks
     decks, problems = content.lint(paths or context, context)

@@ -6,12 +6,10 @@ of input or a killed process loses nothing already answered.
 
 from __future__ import annotations
 
-import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studycli import answers, cardtypes, paths, scheduler
