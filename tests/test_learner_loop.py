@@ -10,7 +10,6 @@ import textwrap
 
 import pytest
 
-from conftest import FIXTURES
 from studycli import exam, scheduler, session
 from test_practice import RIGHT, answer_path, code_run, rows  # noqa: F401 - code_run is a fixture
 
